@@ -1,0 +1,17 @@
+# Writes OUT, a C file that embeds FILES as NUL-terminated byte arrays in the
+# table NAME (struct mk_embedded, util/embed.h), in the order given.
+file(WRITE ${OUT}.tmp "#include \"util/embed.h\"\n")
+set(entries "")
+set(i 0)
+foreach(f ${FILES})
+  file(READ ${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  get_filename_component(base ${f} NAME)
+  file(APPEND ${OUT}.tmp "static const unsigned char ${NAME}_${i}[] = {${bytes}0x00};\n")
+  string(APPEND entries "  {\"${base}\", ${NAME}_${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+file(APPEND ${OUT}.tmp "const struct mk_embedded ${NAME}[] = {\n${entries}  {0, 0, 0}};\n")
+file(RENAME ${OUT}.tmp ${OUT})
