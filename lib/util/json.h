@@ -1,0 +1,62 @@
+/*
+ * JSON helpers over jansson. Input from outside goes through mk_json_parse,
+ * which bounds size and nesting depth before jansson sees it and rejects
+ * duplicate keys and NUL in strings. Getters check type and bounds and name
+ * the field in their error, so an API can answer with errors[].field.
+ */
+#ifndef MK_UTIL_JSON_H
+#define MK_UTIL_JSON_H
+
+#include <jansson.h>
+
+#include "mkey/mkey.h"
+
+#define MK_JSON_DEPTH_MAX 32
+
+/* Parse len bytes (need not be NUL-terminated) as one JSON value. Fails with
+ * MK_ETOOBIG past max_len bytes or MK_JSON_DEPTH_MAX nesting, MK_EINVAL for
+ * bad syntax (message has line and column). Caller owns *out (json_decref). */
+int mk_json_parse(const void *buf, size_t len, size_t max_len, json_t **out, mk_err *e) MK_MUST_CHECK;
+
+/* Parse and require an object. */
+int mk_json_parse_object(const void *buf, size_t len, size_t max_len, json_t **out, mk_err *e) MK_MUST_CHECK;
+
+/* Serialise compactly with keys in insertion order; caller frees. NULL when
+ * out of memory. */
+char *mk_json_dump(const json_t *v);
+
+/*
+ * Typed getters. `required`: when the key is absent (or null), required
+ * fails with MK_EINVAL "field 'k' is required" and optional leaves *out
+ * untouched and returns 0. Type or bound violations fail with MK_EINVAL and
+ * a message that starts with the field name. The failing field name is also
+ * copied to field (may be NULL, MK_JSON_FIELD_MAX bytes) for errors[].field.
+ */
+#define MK_JSON_FIELD_MAX 64
+
+/* *out points into obj (valid while obj lives); length 1..max_len bytes of
+ * valid UTF-8 without control characters. */
+int mk_json_get_str(const json_t *obj, const char *key, int required, size_t max_len,
+                    const char **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* Integer in [min, max]. */
+int mk_json_get_int(const json_t *obj, const char *key, int required, int64_t min, int64_t max,
+                    int64_t *out, char *field, mk_err *e) MK_MUST_CHECK;
+int mk_json_get_bool(const json_t *obj, const char *key, int required, int *out,
+                     char *field, mk_err *e) MK_MUST_CHECK;
+/* Object or array value, borrowed reference. */
+int mk_json_get_object(const json_t *obj, const char *key, int required, json_t **out,
+                       char *field, mk_err *e) MK_MUST_CHECK;
+int mk_json_get_array(const json_t *obj, const char *key, int required, size_t max_items,
+                      json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+
+/* Reject keys in obj that are not in the NULL-terminated list allowed. */
+int mk_json_only_keys(const json_t *obj, const char *const *allowed, char *field,
+                      mk_err *e) MK_MUST_CHECK;
+
+/* 1 when s (len bytes) is valid UTF-8 without NUL or C0/C1 controls other
+ * than those allowed by allow_newlines (\n, \r, \t). */
+int mk_utf8_valid_text(const char *s, size_t len, int allow_newlines);
+/* Number of Unicode code points in valid UTF-8 s. */
+size_t mk_utf8_count(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Structured logging: one JSON object per line on stderr (or a file):
+ *   {"ts":"2026-11-29T05:04:32Z","level":"info","event":"http.access",
+ *    "req":"req_...","method":"GET","path":"/v1/health","status":200,"ms":1}
+ *
+ * Fields come as a jansson json_pack format and its arguments. Keys whose
+ * name suggests a secret (pin, password, passwd, secret, token, code, otp,
+ * key, share, private, authorization, cookie, id_number, card) are written
+ * as "[redacted]", whatever the caller passed: a second line of defence, the
+ * first being not to pass secrets at all.
+ */
+#ifndef MK_UTIL_LOG_H
+#define MK_UTIL_LOG_H
+
+#include <stdio.h>
+
+#include "mkey/mkey.h"
+
+enum mk_log_level { MK_LOG_DEBUG = 0, MK_LOG_INFO = 1, MK_LOG_WARN = 2, MK_LOG_ERROR = 3 };
+
+/* Process-wide: lines below level are dropped; out NULL means stderr.
+ * Call before threads start. */
+void mk_log_init(int level, FILE *out);
+/* "debug", "info", "warn", "error" -> level; -1 when unknown. */
+int mk_log_level_parse(const char *s);
+
+/* The request id of the calling thread ("req" field), NULL to clear. Copied
+ * (at most 64 bytes). */
+void mk_log_set_request_id(const char *id);
+const char *mk_log_request_id(void); /* "" when none */
+
+/* Write one line. fmt is a json_pack object format without the outer braces'
+ * keys ts/level/event/req, e.g. mk_log(MK_LOG_INFO, "store.open", "{s:s}",
+ * "path", p). fmt may be NULL for no fields. A line is written whole (one
+ * write call) so threads do not interleave. */
+void mk_log(int level, const char *event, const char *fmt, ...);
+
+/* 1 when a field of this name is redacted. */
+int mk_log_key_is_secret(const char *key);
+
+#endif
