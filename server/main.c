@@ -1,3 +1,141 @@
+/*
+ * mkeyd: load config, prepare the data directory, open and migrate the store,
+ * serve HTTP until SIGINT/SIGTERM, then drain in-flight requests and close.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
-#include "mkey/mkey.h"
-int main(void) { printf("mkeyd %s\n", mk_version()); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "store/store.h"
+#include "svc/svc.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+static const char *real_getenv(const char *name) { return getenv(name); }
+
+/* First start on an empty or missing directory creates it 0700. An existing
+ * directory that others may write to is refused: it will hold keys. */
+static int prepare_data_dir(const char *dir, mk_err *e) {
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return mk_err_set(e, MK_EIO, "cannot create data directory '%s': %s", dir, strerror(errno));
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return mk_err_set(e, MK_EIO, "data directory '%s' is not a directory", dir);
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return mk_err_set(e, MK_EINVAL, "data directory '%s' is writable by others; chmod 700 it",
+                      dir);
+  return 0;
+}
+
+/* With port 0 the kernel picks the port: write the URL where scripts (and the
+ * e2e harness) find it. */
+static int write_url_file(const char *dir, const char *url, mk_err *e) {
+  char path[PATH_MAX + 16], tmp[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%.*s/mkeyd.url", PATH_MAX - 1, dir);
+  snprintf(tmp, sizeof tmp, "%.*s/mkeyd.url.tmp", PATH_MAX - 1, dir);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return mk_err_set(e, MK_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+  size_t n = strlen(url);
+  int ok = write(fd, url, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0)
+    return mk_err_set(e, MK_EIO, "cannot write '%s': %s", path, strerror(errno));
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  mk_config cfg;
+  mk_err e;
+  mk_err_clear(&e);
+  mk_store *store = NULL;
+  mk_server *srv = NULL;
+  int status = 1;
+
+  int rc = mk_config_load(&cfg, argc, argv, real_getenv, &e);
+  if (rc == 1)
+    return 0;
+  if (rc < 0) {
+    fprintf(stderr, "mkeyd: %s\n", e.msg);
+    return 2;
+  }
+  mk_log_init(cfg.log_level, NULL);
+
+  /* Signals are taken by sigwait in this thread only: block them before any
+   * thread starts so the HTTP workers inherit the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (prepare_data_dir(cfg.data_dir, &e) < 0)
+    goto fail;
+  if (cfg.store_url[0] == '\0')
+    snprintf(cfg.store_url, sizeof cfg.store_url, "sqlite:%s/mkey.db", cfg.data_dir);
+  mk_store_config scfg = {.url = cfg.store_url, .pool_size = cfg.threads + 1};
+  if (mk_store_open(&scfg, &store, &e) < 0)
+    goto fail;
+  mk_svc_ctx svc = {.store = store, .cfg = &cfg, .now = mk_time_now};
+  if (mk_svc_system_init(&svc, &e) < 0)
+    goto fail;
+  if (mk_server_start(&cfg, store, &srv, &e) < 0)
+    goto fail;
+
+  char host[64];
+  unsigned port;
+  if (mk_config_listen_addr(&cfg, host, sizeof host, &port, &e) < 0)
+    goto fail;
+  char url[320];
+  const char *scheme = cfg.tls_cert[0] ? "https" : "http";
+  if (strchr(host, ':') != NULL)
+    snprintf(url, sizeof url, "%s://[%s]:%u", scheme, host, mk_server_port(srv));
+  else
+    snprintf(url, sizeof url, "%s://%s:%u", scheme, host, mk_server_port(srv));
+  if (write_url_file(cfg.data_dir, url, &e) < 0)
+    goto fail;
+  int64_t schema = 0;
+  if (mk_store_schema_version(store, &schema, &e) < 0)
+    goto fail;
+  if (cfg.sandbox) {
+    fprintf(stderr,
+            "mkeyd: *** SANDBOX MODE: plain HTTP and sandbox providers (SMS codes go to an "
+            "outbox, identity checks are simulated). For trying mkey and tests only. ***\n");
+    mk_log(MK_LOG_WARN, "server.sandbox", "{s:s}", "detail",
+           "sandbox mode: plain HTTP, simulated outside services; never use in production");
+  } else if (!cfg.tls_cert[0]) {
+    mk_log(MK_LOG_WARN, "server.insecure_http", "{s:s}", "detail",
+           "plain HTTP outside sandbox: only behind a TLS-terminating proxy");
+  }
+  mk_log(MK_LOG_INFO, "server.start", "{s:s,s:s,s:s,s:s,s:I,s:i}", "version", mk_version(), "url",
+         url, "data", cfg.data_dir, "store", mk_store_backend(store), "schema", (json_int_t)schema,
+         "threads", cfg.threads);
+
+  int sig = 0;
+  while (sigwait(&sigs, &sig) != 0)
+    ;
+  mk_log(MK_LOG_INFO, "server.stopping", "{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  status = 0;
+  goto done;
+
+fail:
+  fprintf(stderr, "mkeyd: %s\n", e.msg);
+  mk_log(MK_LOG_ERROR, "server.fail", "{s:s,s:s}", "code", mk_code_name(e.code), "detail", e.msg);
+done:
+  mk_server_stop(srv, SHUTDOWN_GRACE_MS);
+  mk_store_close(store);
+  if (status == 0)
+    mk_log(MK_LOG_INFO, "server.stopped", NULL);
+  return status;
+}

@@ -28,7 +28,7 @@ typedef struct mk_store_config {
   int pool_size;            /* connections, 0 = 4 */
   int busy_timeout_ms;      /* wait for locks / a free connection, 0 = 5000 */
   /* Migrations to apply, in order, ending with {NULL}; NULL = the ones built
-   * from server/store/migrations/*.sql. File names are "NNNN_name.sql". */
+   * from server/store/migrations (NNNN_name.sql files). */
   const struct mk_embedded *migrations;
 } mk_store_config;
 

@@ -1,0 +1,101 @@
+/*
+ * mkeyd's HTTP layer: libmicrohttpd server, router, JSON in and out, RFC 9457
+ * problem+json errors. Handlers are thin: they read the request, call svc,
+ * and map the result. docs/api.md lists routes, problem types and limits.
+ */
+#ifndef MK_API_API_H
+#define MK_API_API_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "mkey/mkey.h"
+#include "svc/svc.h"
+#include "util/json.h"
+
+#define MK_PATH_MAX 1024         /* longer request paths get 414 */
+#define MK_ROUTE_PARAMS_MAX 4
+#define MK_REQUEST_ID_MAX 64
+#define MK_PARAM_MAX 128         /* bytes in one path parameter */
+
+typedef struct mk_server mk_server;
+
+typedef struct mk_req {
+  const char *method;
+  const char *path;
+  const struct mk_route *route;
+  const char *params[MK_ROUTE_PARAMS_MAX]; /* path parameters in pattern order */
+  size_t nparams;
+  const unsigned char *body; /* NUL-terminated; NULL when none */
+  size_t body_len;
+  char request_id[MK_REQUEST_ID_MAX + 1];
+  char remote[64];
+  struct MHD_Connection *conn;
+  mk_svc_ctx svc;
+  /* Set by a handler (or mk_api_body_object) to shape the problem when it
+   * returns an error: the field that failed, and a problem type overriding
+   * the one of the error code. */
+  char problem_field[MK_JSON_FIELD_MAX];
+  const char *problem_type;
+} mk_req;
+
+typedef struct mk_resp {
+  int status;               /* 0 = 200 */
+  json_t *json;             /* owned; sent as application/json */
+  const char *content_type; /* with raw: the body's type */
+  const unsigned char *raw; /* not owned: must outlive the request (embedded) */
+  size_t raw_len;
+} mk_resp;
+
+/* 0 with resp filled, or a negative MK_E* with the detail in e; the server
+ * turns the error into problem+json. */
+typedef int (*mk_handler_fn)(mk_req *req, mk_resp *resp, mk_err *e);
+
+struct mk_route {
+  const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
+  const char *pattern; /* "/v1/cas/{id}/chain": a {name} matches one segment */
+  mk_handler_fn fn;
+  size_t body_max;     /* 0: the configured default (1 MiB) */
+  const char *summary;
+};
+
+/* The route table (routes.c), ending with {NULL}. */
+extern const struct mk_route mk_routes[];
+
+/* ---- router (router.c) ---- */
+enum mk_route_result { MK_ROUTE_FOUND = 0, MK_ROUTE_NO_PATH = 1, MK_ROUTE_NO_METHOD = 2 };
+/* Match method and path against routes. On FOUND, *route is set and params
+ * point into segbuf (a working copy of the path, segcap bytes). On
+ * NO_METHOD, allow lists the methods the path does accept ("GET, POST").
+ * Returns MK_ETOOBIG when the path does not fit segbuf. */
+int mk_router_match(const struct mk_route *routes, const char *method, const char *path,
+                    char *segbuf, size_t segcap, const struct mk_route **route,
+                    const char **params, size_t *nparams, char *allow, size_t allowcap);
+
+/* ---- problems (problem.c) ---- */
+/* Problem type of an error code: "/problems/<slug>", its status and title. */
+void mk_problem_for_code(int code, int *status, const char **type, const char **title);
+/* {"type","title","status","detail"[,"errors":[{"field","detail"}]],"request_id"};
+ * field may be NULL or "". NULL when out of memory. */
+json_t *mk_problem_new(int status, const char *type, const char *title, const char *detail,
+                       const char *field, const char *request_id);
+/* Append {"field","detail"} to problem's errors[]. */
+int mk_problem_add_error(json_t *problem, const char *field, const char *detail);
+
+/* ---- helpers for handlers (server.c) ---- */
+/* Parse the body as a JSON object bounded by the route's cap. Wrong media type
+ * → MK_EINVAL with type unsupported-media-type (415); bad JSON → malformed-json
+ * (400). *out is owned by the caller. */
+int mk_api_body_object(mk_req *req, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* The value of query parameter name, or NULL. */
+const char *mk_api_query(mk_req *req, const char *name);
+
+/* ---- server (server.c) ---- */
+/* Start listening with cfg and store (both must outlive the server). */
+int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_err *e) MK_MUST_CHECK;
+/* The port actually bound (useful with port 0). */
+unsigned mk_server_port(const mk_server *s);
+/* Stop accepting, let in-flight requests finish (up to grace_ms), stop. */
+void mk_server_stop(mk_server *s, int grace_ms);
+
+#endif

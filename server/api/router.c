@@ -1,0 +1,109 @@
+#include <string.h>
+
+#include "api/api.h"
+
+/* Split path into '/'-separated segments in place; returns the count, or -1
+ * when there are more than cap. An empty path segment ("//") is kept so that
+ * it matches nothing. */
+static int split(char *p, char **segs, int cap) {
+  int n = 0;
+  if (*p == '/')
+    p++;
+  if (*p == '\0')
+    return 0;
+  for (;;) {
+    if (n == cap)
+      return -1;
+    segs[n++] = p;
+    char *slash = strchr(p, '/');
+    if (slash == NULL)
+      return n;
+    *slash = '\0';
+    p = slash + 1;
+  }
+}
+
+/* A parameter segment: 1..MK_PARAM_MAX bytes of unreserved URL characters
+ * (RFC 3986 §2.3). Ids, serials and names all fit; anything else is not
+ * one of ours and is refused before a handler sees it. */
+static int param_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > MK_PARAM_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_' || c == '.' || c == '~'))
+      return 0;
+  }
+  return 1;
+}
+
+#define SEGS_MAX 16
+
+/* Does the pattern match the request segments? Fills params on success. */
+static int match_path(const char *pattern, char **segs, int nsegs, const char **params,
+                      size_t *nparams) {
+  char pbuf[256];
+  char *psegs[SEGS_MAX];
+  size_t plen = strlen(pattern);
+  if (plen >= sizeof pbuf)
+    return 0;
+  memcpy(pbuf, pattern, plen + 1);
+  int np = split(pbuf, psegs, SEGS_MAX);
+  if (np != nsegs)
+    return 0;
+  size_t k = 0;
+  for (int i = 0; i < np; i++) {
+    if (psegs[i][0] == '{') {
+      if (!param_ok(segs[i]) || k == MK_ROUTE_PARAMS_MAX)
+        return 0;
+      params[k++] = segs[i];
+    } else if (strcmp(psegs[i], segs[i]) != 0) {
+      return 0;
+    }
+  }
+  *nparams = k;
+  return 1;
+}
+
+int mk_router_match(const struct mk_route *routes, const char *method, const char *path,
+                    char *segbuf, size_t segcap, const struct mk_route **route,
+                    const char **params, size_t *nparams, char *allow, size_t allowcap) {
+  size_t len = strlen(path);
+  if (len >= segcap)
+    return MK_ETOOBIG;
+  memcpy(segbuf, path, len + 1);
+  char *segs[SEGS_MAX];
+  int nsegs = split(segbuf, segs, SEGS_MAX);
+  if (allowcap > 0)
+    allow[0] = '\0';
+  if (nsegs < 0)
+    return MK_ROUTE_NO_PATH;
+  const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
+  int path_seen = 0;
+  size_t used = 0;
+  for (const struct mk_route *r = routes; r->method != NULL; r++) {
+    const char *p[MK_ROUTE_PARAMS_MAX];
+    size_t n = 0;
+    if (!match_path(r->pattern, segs, nsegs, p, &n))
+      continue;
+    if (strcmp(r->method, want) == 0) {
+      *route = r;
+      memcpy(params, p, n * sizeof p[0]);
+      *nparams = n;
+      return MK_ROUTE_FOUND;
+    }
+    path_seen = 1;
+    size_t ml = strlen(r->method);
+    if (used + ml + 3 < allowcap) {
+      if (used > 0) {
+        memcpy(allow + used, ", ", 2);
+        used += 2;
+      }
+      memcpy(allow + used, r->method, ml + 1);
+      used += ml;
+    }
+  }
+  return path_seen ? MK_ROUTE_NO_METHOD : MK_ROUTE_NO_PATH;
+}

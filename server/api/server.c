@@ -1,0 +1,417 @@
+/*
+ * libmicrohttpd plumbing: one epoll thread pool, a request context per
+ * request, bodies read into capped buffers, one problem+json for every
+ * failure, and an access log line when the request completes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "util/buf.h"
+#include "util/guard.h"
+#include "util/id.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define TLS_FILE_MAX (256u * 1024)
+
+struct mk_server {
+  const mk_config *cfg;
+  mk_store *store;
+  struct MHD_Daemon *daemon;
+  atomic_int in_flight; /* requests between first callback and completion */
+  unsigned port;
+  char *tls_cert; /* PEM text, kept while the daemon runs */
+  char *tls_key;  /* wiped on stop */
+};
+
+/* Per-request state, from the first access callback to completion. */
+typedef struct reqctx {
+  mk_req req;
+  mk_buf body;
+  char segbuf[MK_PATH_MAX];
+  int64_t t0_ms;
+  int status;       /* what was queued */
+  int queued;       /* a response is queued (maybe early, e.g. 404/413) */
+  int too_big;      /* the body passed the cap: answer 413 at the end */
+  char method[16];
+} reqctx;
+
+static int valid_request_id(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > MK_REQUEST_ID_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_' || c == '.'))
+      return 0;
+  }
+  return 1;
+}
+
+static void add_common_headers(struct MHD_Response *r, const reqctx *ctx) {
+  MHD_add_response_header(r, "X-Request-Id", ctx->req.request_id);
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+}
+
+/* Queue bytes (taken: freed by MHD with free()) with a content type. */
+static enum MHD_Result queue_bytes(reqctx *ctx, int status, char *data, size_t len,
+                                   enum MHD_ResponseMemoryMode mode, const char *ctype,
+                                   const char *allow) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mode);
+  if (r == NULL) {
+    if (mode == MHD_RESPMEM_MUST_FREE)
+      free(data);
+    return MHD_NO;
+  }
+  add_common_headers(r, ctx);
+  MHD_add_response_header(r, "Content-Type", ctype);
+  if (allow != NULL)
+    MHD_add_response_header(r, "Allow", allow);
+  enum MHD_Result ret = MHD_queue_response(ctx->req.conn, (unsigned)status, r);
+  MHD_destroy_response(r);
+  ctx->queued = 1;
+  ctx->status = status;
+  return ret;
+}
+
+static enum MHD_Result queue_json(reqctx *ctx, int status, json_t *v, const char *ctype,
+                                  const char *allow) {
+  char *text = v ? mk_json_dump(v) : NULL;
+  json_decref(v);
+  if (text == NULL) {
+    static char oom[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal error\","
+                        "\"status\":500}";
+    return queue_bytes(ctx, 500, oom, sizeof oom - 1, MHD_RESPMEM_PERSISTENT,
+                       "application/problem+json", NULL);
+  }
+  return queue_bytes(ctx, status, text, strlen(text), MHD_RESPMEM_MUST_FREE, ctype, allow);
+}
+
+static enum MHD_Result queue_problem(reqctx *ctx, int status, const char *type, const char *title,
+                                     const char *detail, const char *field, const char *allow) {
+  json_t *p = mk_problem_new(status, type, title, detail, field, ctx->req.request_id);
+  return queue_json(ctx, status, p, "application/problem+json", allow);
+}
+
+/* The error from a handler, as problem+json. Internal failures are logged
+ * with their message and answered without it: it may describe internals. */
+static enum MHD_Result queue_error(reqctx *ctx, const mk_err *e) {
+  int status;
+  const char *type, *title;
+  mk_problem_for_code(e->code, &status, &type, &title);
+  const char *detail = e->msg;
+  if (ctx->req.problem_type != NULL) {
+    type = ctx->req.problem_type;
+    if (strcmp(type, "/problems/malformed-json") == 0) {
+      status = 400;
+      title = "The request body is not valid JSON";
+    } else if (strcmp(type, "/problems/unsupported-media-type") == 0) {
+      status = 415;
+      title = "Unsupported media type";
+    } else if (strcmp(type, "/problems/bad-request") == 0) {
+      status = 400;
+      title = "Bad request";
+    }
+  }
+  if (status >= 500) {
+    mk_log(MK_LOG_ERROR, "http.error", "{s:s,s:s}", "code", mk_code_name(e->code), "detail",
+           e->msg);
+    if (status == 500)
+      detail = "internal error; quote the request id when reporting it";
+  }
+  return queue_problem(ctx, status, type, title, detail, ctx->req.problem_field, NULL);
+}
+
+static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
+  mk_resp resp = {0};
+  mk_err e;
+  mk_err_clear(&e);
+  mk_log_set_request_id(ctx->req.request_id);
+  ctx->req.body = ctx->body.len > 0 ? ctx->body.data : NULL;
+  ctx->req.body_len = ctx->body.len;
+  int rc = ctx->req.route->fn(&ctx->req, &resp, &e);
+  enum MHD_Result ret;
+  if (rc < 0) {
+    json_decref(resp.json);
+    if (e.code == MK_OK)
+      mk_err_set(&e, rc, "%s", mk_code_name(rc));
+    ret = queue_error(ctx, &e);
+  } else if (resp.raw != NULL) {
+    ret = queue_bytes(ctx, resp.status ? resp.status : 200, (char *)resp.raw, resp.raw_len,
+                      MHD_RESPMEM_PERSISTENT, resp.content_type ? resp.content_type
+                                                                : "application/octet-stream",
+                      NULL);
+  } else {
+    ret = queue_json(ctx, resp.status ? resp.status : 200, resp.json,
+                     resp.content_type ? resp.content_type : "application/json", NULL);
+  }
+  mk_log_set_request_id(NULL);
+  (void)srv;
+  return ret;
+}
+
+static void remote_text(struct MHD_Connection *conn, char *out, size_t cap) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  out[0] = '\0';
+  if (ci == NULL || ci->client_addr == NULL)
+    return;
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)cap);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+static enum MHD_Result on_first_call(mk_server *srv, struct MHD_Connection *conn, const char *url,
+                                     const char *method, void **con_cls) {
+  reqctx *ctx = calloc(1, sizeof *ctx);
+  if (ctx == NULL)
+    return MHD_NO;
+  *con_cls = ctx;
+  atomic_fetch_add(&srv->in_flight, 1);
+  ctx->t0_ms = mk_time_mono_ms();
+  ctx->req.conn = conn;
+  snprintf(ctx->method, sizeof ctx->method, "%s", method);
+  ctx->req.method = ctx->method;
+  const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+  if (rid != NULL && valid_request_id(rid)) {
+    snprintf(ctx->req.request_id, sizeof ctx->req.request_id, "%s", rid);
+  } else if (mk_id_new(ctx->req.request_id, "req", NULL) < 0) {
+    return MHD_NO;
+  }
+  remote_text(conn, ctx->req.remote, sizeof ctx->req.remote);
+  ctx->req.svc.store = srv->store;
+  ctx->req.svc.cfg = srv->cfg;
+  ctx->req.svc.now = mk_time_now;
+  ctx->req.svc.caller.request_id = ctx->req.request_id;
+  ctx->req.svc.caller.remote = ctx->req.remote;
+
+  char allow[128];
+  int m = mk_router_match(mk_routes, method, url, ctx->segbuf, sizeof ctx->segbuf,
+                          &ctx->req.route, ctx->req.params, &ctx->req.nparams, allow, sizeof allow);
+  ctx->req.path = url;
+  if (m == MK_ETOOBIG)
+    return queue_problem(ctx, 414, "/problems/uri-too-long", "The request path is too long",
+                         NULL, NULL, NULL);
+  if (m == MK_ROUTE_NO_PATH)
+    return queue_problem(ctx, 404, "/problems/not-found", "Not found",
+                         "no such resource", NULL, NULL);
+  if (m == MK_ROUTE_NO_METHOD)
+    return queue_problem(ctx, 405, "/problems/method-not-allowed", "Method not allowed",
+                         "this resource accepts only the methods in the Allow header", NULL, allow);
+
+  size_t cap = ctx->req.route->body_max ? ctx->req.route->body_max : srv->cfg->body_max;
+  mk_buf_init(&ctx->body, cap);
+  /* Refuse a declared oversize body before reading any of it. */
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+  if (cl != NULL) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno != 0 || end == cl || n > cap) {
+      char detail[96];
+      snprintf(detail, sizeof detail, "the body may be at most %zu bytes", cap);
+      return queue_problem(ctx, 413, "/problems/too-large", "The request is too large", detail,
+                           NULL, NULL);
+    }
+  }
+  return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  mk_server *srv = cls;
+  (void)version;
+  if (*con_cls == NULL)
+    return on_first_call(srv, conn, url, method, con_cls);
+  reqctx *ctx = *con_cls;
+  if (*upload_data_size > 0) {
+    /* After an early answer (or past the cap) the rest is read and dropped. */
+    if (!ctx->queued && !ctx->too_big &&
+        mk_buf_append(&ctx->body, upload_data, *upload_data_size, NULL) < 0)
+      ctx->too_big = 1;
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (ctx->queued)
+    return MHD_YES;
+  if (ctx->too_big) {
+    char detail[96];
+    snprintf(detail, sizeof detail, "the body may be at most %zu bytes", ctx->body.max);
+    return queue_problem(ctx, 413, "/problems/too-large", "The request is too large", detail,
+                         NULL, NULL);
+  }
+  return dispatch(srv, ctx);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  mk_server *srv = cls;
+  reqctx *ctx = *con_cls;
+  (void)conn;
+  if (ctx == NULL)
+    return;
+  /* Path only: query strings may carry codes or tokens and are not logged. */
+  mk_log(MK_LOG_INFO, "http.access", "{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:b}", "req",
+         ctx->req.request_id, "method", ctx->method, "path", ctx->req.path ? ctx->req.path : "",
+         "status", ctx->status, "ms", (json_int_t)(mk_time_mono_ms() - ctx->t0_ms), "bytes_in",
+         (json_int_t)ctx->body.len, "remote", ctx->req.remote, "completed",
+         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+  mk_buf_free(&ctx->body);
+  free(ctx);
+  *con_cls = NULL;
+  atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  char msg[256];
+  (void)cls;
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n > 0 && msg[n - 1] == '\n')
+    msg[--n] = '\0';
+  mk_log(MK_LOG_WARN, "http.mhd", "{s:s}", "detail", msg);
+}
+
+static int read_pem(const char *path, char **out, mk_err *e) {
+  int rc = 0;
+  mk_buf b;
+  mk_buf_init(&b, TLS_FILE_MAX);
+  char chunk[4096];
+  FILE *f = fopen(path, "rb");
+  MK_ENSURE(f != NULL, MK_EIO, e, "cannot open '%s': %s", path, strerror(errno));
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    MK_TRY(mk_buf_append(&b, chunk, n, e));
+  MK_ENSURE(!ferror(f), MK_EIO, e, "cannot read '%s'", path);
+  *out = (char *)mk_buf_detach(&b, NULL);
+  MK_ENSURE_ALLOC(*out, e);
+out:
+  if (f != NULL)
+    fclose(f);
+  OPENSSL_cleanse(chunk, sizeof chunk); /* a key file passed through it */
+  mk_buf_free_secret(&b);
+  return rc;
+}
+
+int mk_api_body_object(mk_req *req, json_t **out, mk_err *e) {
+  const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type");
+  size_t cap = req->route->body_max ? req->route->body_max : req->svc.cfg->body_max;
+  /* "application/json" with optional parameters (charset=utf-8). */
+  if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+      (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+    req->problem_type = "/problems/unsupported-media-type";
+    return mk_err_set(e, MK_EINVAL, "send the body as application/json");
+  }
+  int rc = mk_json_parse_object(req->body ? req->body : (const unsigned char *)"",
+                                req->body_len, cap, out, e);
+  if (rc == MK_EINVAL)
+    req->problem_type = "/problems/malformed-json";
+  return rc;
+}
+
+const char *mk_api_query(mk_req *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_err *e) {
+  int rc = 0;
+  mk_server *srv = calloc(1, sizeof *srv);
+  MK_ENSURE_ALLOC(srv, e);
+  srv->cfg = cfg;
+  srv->store = store;
+  atomic_init(&srv->in_flight, 0);
+
+  char host[64];
+  unsigned port;
+  MK_TRY(mk_config_listen_addr(cfg, host, sizeof host, &port, e));
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+  } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)port);
+    flags |= MHD_USE_IPv6;
+  } else {
+    MK_FAIL(MK_EINVAL, e, "listen address '%s' is not an IPv4 or IPv6 address", host);
+  }
+  if (cfg->tls_cert[0] != '\0') {
+    MK_ENSURE(MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES, MK_EINVAL, e,
+              "this libmicrohttpd has no TLS support");
+    MK_TRY(read_pem(cfg->tls_cert, &srv->tls_cert, e));
+    MK_TRY(read_pem(cfg->tls_key, &srv->tls_key, e));
+    flags |= MHD_USE_TLS;
+  }
+  struct MHD_OptionItem tls_opts[] = {
+      {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+      {MHD_OPTION_END, 0, NULL},
+  };
+  struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+  srv->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, srv,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+      MHD_OPTION_ARRAY, srv->tls_cert ? tls_opts : no_opts,
+      MHD_OPTION_END);
+  MK_ENSURE(srv->daemon != NULL, MK_EIO, e, "cannot listen on %s (in use, or not allowed?)",
+            cfg->listen);
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  srv->port = di ? di->port : port;
+  *out = srv;
+  srv = NULL;
+out:
+  if (srv != NULL)
+    mk_server_stop(srv, 0);
+  return rc;
+}
+
+unsigned mk_server_port(const mk_server *s) { return s->port; }
+
+void mk_server_stop(mk_server *s, int grace_ms) {
+  if (s == NULL)
+    return;
+  if (s->daemon != NULL) {
+    /* Stop accepting; requests already in flight may finish. */
+    MHD_socket lsock = MHD_quiesce_daemon(s->daemon);
+    if (lsock != MHD_INVALID_SOCKET)
+      close(lsock);
+    int64_t deadline = mk_time_mono_ms() + grace_ms;
+    while (atomic_load(&s->in_flight) > 0 && mk_time_mono_ms() < deadline)
+      usleep(10 * 1000);
+    if (atomic_load(&s->in_flight) > 0)
+      mk_log(MK_LOG_WARN, "server.stop", "{s:i}", "abandoned_requests", atomic_load(&s->in_flight));
+    MHD_stop_daemon(s->daemon);
+  }
+  if (s->tls_key != NULL) {
+    OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
+    free(s->tls_key);
+  }
+  free(s->tls_cert);
+  free(s);
+}

@@ -1,0 +1,342 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/guard.h"
+#include "util/log.h"
+
+/* Copy value into a fixed field or fail: a silently cut path is a bug. */
+static int set_str(char *dst, size_t cap, const char *key, const char *value, const char *source,
+                   mk_err *e) {
+  size_t n = strlen(value);
+  if (n >= cap)
+    return mk_err_set(e, MK_EINVAL, "%s: %s is longer than %zu bytes", source, key, cap - 1);
+  memcpy(dst, value, n + 1);
+  return 0;
+}
+
+static int parse_bool(const char *v, int *out) {
+  static const char *const yes[] = {"1", "true", "yes", "on"};
+  static const char *const no[] = {"0", "false", "no", "off"};
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(v, yes[i]) == 0) {
+      *out = 1;
+      return 0;
+    }
+    if (strcasecmp(v, no[i]) == 0) {
+      *out = 0;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int parse_long(const char *v, long min, long max, long *out) {
+  if (*v == '\0' || !isdigit((unsigned char)*v))
+    return -1;
+  errno = 0;
+  char *end = NULL;
+  long x = strtol(v, &end, 10);
+  if (errno != 0 || *end != '\0' || x < min || x > max)
+    return -1;
+  *out = x;
+  return 0;
+}
+
+int mk_config_set(mk_config *c, const char *key, const char *value, const char *source,
+                  mk_err *e) {
+  long n;
+  if (strcmp(key, "data") == 0)
+    return set_str(c->data_dir, sizeof c->data_dir, key, value, source, e);
+  if (strcmp(key, "listen") == 0)
+    return set_str(c->listen, sizeof c->listen, key, value, source, e);
+  if (strcmp(key, "public_url") == 0) {
+    if (*value != '\0' && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: public_url must start with http:// or https://", source);
+    return set_str(c->public_url, sizeof c->public_url, key, value, source, e);
+  }
+  if (strcmp(key, "store") == 0)
+    return set_str(c->store_url, sizeof c->store_url, key, value, source, e);
+  if (strcmp(key, "tls_cert") == 0)
+    return set_str(c->tls_cert, sizeof c->tls_cert, key, value, source, e);
+  if (strcmp(key, "tls_key") == 0)
+    return set_str(c->tls_key, sizeof c->tls_key, key, value, source, e);
+  if (strcmp(key, "sandbox") == 0 || strcmp(key, "insecure_http") == 0) {
+    int b;
+    if (parse_bool(value, &b) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: %s must be true or false", source, key);
+    *(key[0] == 's' ? &c->sandbox : &c->insecure_http) = b;
+    return 0;
+  }
+  if (strcmp(key, "threads") == 0) {
+    if (parse_long(value, 1, 64, &n) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: threads must be a whole number from 1 to 64", source);
+    c->threads = (int)n;
+    return 0;
+  }
+  if (strcmp(key, "body_max") == 0) {
+    if (parse_long(value, 1024, 64L << 20, &n) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: body_max must be bytes from 1024 to 67108864", source);
+    c->body_max = (size_t)n;
+    return 0;
+  }
+  if (strcmp(key, "log_level") == 0) {
+    int lvl = mk_log_level_parse(value);
+    if (lvl < 0)
+      return mk_err_set(e, MK_EINVAL, "%s: log_level must be debug, info, warn or error", source);
+    c->log_level = lvl;
+    return 0;
+  }
+  return mk_err_set(e, MK_EINVAL, "%s: unknown setting '%s'", source, key);
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+    s[--n] = '\0';
+  return s;
+}
+
+int mk_config_parse_ini(mk_config *c, const char *text, size_t len, const char *name, mk_err *e) {
+  if (len > MK_CONFIG_FILE_MAX)
+    return mk_err_set(e, MK_ETOOBIG, "%s: over %u bytes", name, MK_CONFIG_FILE_MAX);
+  size_t pos = 0;
+  int lineno = 0;
+  char line[MK_CONFIG_LINE_MAX + 1];
+  while (pos < len) {
+    lineno++;
+    size_t start = pos;
+    while (pos < len && text[pos] != '\n')
+      pos++;
+    size_t n = pos - start;
+    if (pos < len)
+      pos++; /* the newline */
+    if (n > MK_CONFIG_LINE_MAX)
+      return mk_err_set(e, MK_EINVAL, "%s:%d: line longer than %d bytes", name, lineno,
+                        MK_CONFIG_LINE_MAX);
+    memcpy(line, text + start, n);
+    line[n] = '\0';
+    if (memchr(line, '\0', n) != NULL)
+      return mk_err_set(e, MK_EINVAL, "%s:%d: NUL byte", name, lineno);
+    char *s = trim(line);
+    if (*s == '\0' || *s == '#' || *s == ';')
+      continue;
+    if (*s == '[') {
+      if (strcmp(s, "[mkeyd]") != 0)
+        return mk_err_set(e, MK_EINVAL, "%s:%d: unknown section %s (only [mkeyd])", name,
+                          lineno, s);
+      continue;
+    }
+    char *eq = strchr(s, '=');
+    if (eq == NULL)
+      return mk_err_set(e, MK_EINVAL, "%s:%d: expected 'key = value'", name, lineno);
+    *eq = '\0';
+    char *key = trim(s);
+    char *value = trim(eq + 1);
+    if (*key == '\0')
+      return mk_err_set(e, MK_EINVAL, "%s:%d: empty key", name, lineno);
+    char where[PATH_MAX + 32];
+    snprintf(where, sizeof where, "%.*s:%d", PATH_MAX - 1, name, lineno);
+    int rc = mk_config_set(c, key, value, where, e);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int load_file(mk_config *c, const char *path, mk_err *e) {
+  int rc = 0;
+  char *text = NULL;
+  FILE *f = fopen(path, "rb");
+  MK_ENSURE(f != NULL, MK_EIO, e, "cannot open config '%s': %s", path, strerror(errno));
+  text = malloc(MK_CONFIG_FILE_MAX + 1);
+  MK_ENSURE_ALLOC(text, e);
+  size_t n = fread(text, 1, MK_CONFIG_FILE_MAX + 1, f);
+  MK_ENSURE(!ferror(f), MK_EIO, e, "cannot read config '%s'", path);
+  MK_TRY(mk_config_parse_ini(c, text, n, path, e));
+out:
+  free(text);
+  if (f != NULL)
+    fclose(f);
+  return rc;
+}
+
+static const struct {
+  const char *env;
+  const char *key;
+} env_keys[] = {
+    {"MKEYD_DATA", "data"},         {"MKEYD_LISTEN", "listen"},
+    {"MKEYD_PUBLIC_URL", "public_url"}, {"MKEYD_STORE", "store"},
+    {"MKEYD_TLS_CERT", "tls_cert"}, {"MKEYD_TLS_KEY", "tls_key"},
+    {"MKEYD_SANDBOX", "sandbox"},   {"MKEYD_INSECURE_HTTP", "insecure_http"},
+    {"MKEYD_THREADS", "threads"},   {"MKEYD_BODY_MAX", "body_max"},
+    {"MKEYD_LOG_LEVEL", "log_level"},
+};
+
+/* Flags: --data DIR; --sandbox (boolean); --no-sandbox; --key=value also. */
+static const struct {
+  const char *flag;
+  const char *key;
+  int boolean;
+} flags[] = {
+    {"--data", "data", 0},           {"--listen", "listen", 0},
+    {"--public-url", "public_url", 0}, {"--store", "store", 0},
+    {"--tls-cert", "tls_cert", 0},   {"--tls-key", "tls_key", 0},
+    {"--sandbox", "sandbox", 1},     {"--insecure-http", "insecure_http", 1},
+    {"--threads", "threads", 0},     {"--body-max", "body_max", 0},
+    {"--log-level", "log_level", 0},
+};
+
+static void defaults(mk_config *c) {
+  memset(c, 0, sizeof *c);
+  strcpy(c->data_dir, "var");
+  strcpy(c->listen, "127.0.0.1:8080");
+  c->threads = 4;
+  c->body_max = 1u << 20;
+  c->log_level = MK_LOG_INFO;
+}
+
+void mk_config_usage(FILE *out) {
+  fputs("usage: mkeyd [--data DIR] [--listen ADDR:PORT] [--sandbox] [--config FILE]\n"
+        "             [--public-url URL] [--store URL] [--tls-cert PEM --tls-key PEM]\n"
+        "             [--insecure-http] [--threads N] [--body-max BYTES]\n"
+        "             [--log-level debug|info|warn|error] [--help] [--version]\n"
+        "\n"
+        "  --data DIR         data directory (database, keys); created 0700 (default: var)\n"
+        "  --listen ADDR:PORT where to accept HTTP (default: 127.0.0.1:8080; port 0 picks one\n"
+        "                     and writes the URL to DIR/mkeyd.url)\n"
+        "  --sandbox          sandbox providers (SMS outbox, deterministic identity checks)\n"
+        "                     and plain HTTP: for trying mkey and for tests, never production\n"
+        "  --config FILE      INI file with the same settings as keys ([mkeyd] section)\n"
+        "  --public-url URL   base URL clients and certificates use (default: from --listen)\n"
+        "  --store URL        database (default: sqlite:DIR/mkey.db)\n"
+        "  --tls-cert/--tls-key  PEM certificate chain and key for HTTPS\n"
+        "  --insecure-http    plain HTTP outside sandbox, only behind a TLS-terminating proxy\n"
+        "\n"
+        "Precedence: flags, then environment (MKEYD_DATA, MKEYD_LISTEN, MKEYD_SANDBOX, ...,\n"
+        "MKEYD_CONFIG), then the INI file, then defaults. See docs/operations.md.\n",
+        out);
+}
+
+int mk_config_load(mk_config *c, int argc, char **argv, mk_getenv_fn env, mk_err *e) {
+  defaults(c);
+  /* The file comes first in order of application, lowest in precedence. */
+  const char *file = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      file = argv[i + 1];
+    else if (strncmp(argv[i], "--config=", 9) == 0)
+      file = argv[i] + 9;
+  }
+  if (file == NULL && env != NULL)
+    file = env("MKEYD_CONFIG");
+  if (file != NULL && *file != '\0') {
+    int rc = set_str(c->config_file, sizeof c->config_file, "config", file, "--config", e);
+    if (rc < 0)
+      return rc;
+    rc = load_file(c, file, e);
+    if (rc < 0)
+      return rc;
+  }
+  for (size_t i = 0; env != NULL && i < sizeof env_keys / sizeof env_keys[0]; i++) {
+    const char *v = env(env_keys[i].env);
+    if (v == NULL)
+      continue;
+    int rc = mk_config_set(c, env_keys[i].key, v, env_keys[i].env, e);
+    if (rc < 0)
+      return rc;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      mk_config_usage(stdout);
+      return 1;
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("mkeyd %s\n", mk_version());
+      return 1;
+    }
+    if (strcmp(a, "--config") == 0) {
+      i++;
+      continue;
+    }
+    if (strncmp(a, "--config=", 9) == 0)
+      continue;
+    if (strcmp(a, "--no-sandbox") == 0) {
+      c->sandbox = 0;
+      continue;
+    }
+    const char *eq = strchr(a, '=');
+    size_t alen = eq ? (size_t)(eq - a) : strlen(a);
+    size_t k = 0;
+    for (; k < sizeof flags / sizeof flags[0]; k++)
+      if (strlen(flags[k].flag) == alen && strncmp(a, flags[k].flag, alen) == 0)
+        break;
+    if (k == sizeof flags / sizeof flags[0])
+      return mk_err_set(e, MK_EINVAL, "unknown option '%s' (see mkeyd --help)", a);
+    const char *value;
+    if (eq != NULL)
+      value = eq + 1;
+    else if (flags[k].boolean)
+      value = "true";
+    else if (i + 1 < argc)
+      value = argv[++i];
+    else
+      return mk_err_set(e, MK_EINVAL, "option %s needs a value", flags[k].flag);
+    int rc = mk_config_set(c, flags[k].key, value, flags[k].flag, e);
+    if (rc < 0)
+      return rc;
+  }
+  return mk_config_validate(c, e);
+}
+
+int mk_config_listen_addr(const mk_config *c, char *host, size_t hostcap, unsigned *port,
+                          mk_err *e) {
+  const char *s = c->listen;
+  const char *colon;
+  size_t hlen;
+  if (*s == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':')
+      return mk_err_set(e, MK_EINVAL, "listen '%s': expected [IPv6]:PORT", s);
+    hlen = (size_t)(close - s - 1);
+    s++;
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (colon == NULL)
+      return mk_err_set(e, MK_EINVAL, "listen '%s': expected ADDR:PORT", c->listen);
+    hlen = (size_t)(colon - s);
+  }
+  if (hlen == 0 || hlen >= hostcap)
+    return mk_err_set(e, MK_EINVAL, "listen '%s': bad address", c->listen);
+  long p;
+  if (parse_long(colon + 1, 0, 65535, &p) != 0)
+    return mk_err_set(e, MK_EINVAL, "listen '%s': port must be 0..65535", c->listen);
+  memcpy(host, s, hlen);
+  host[hlen] = '\0';
+  *port = (unsigned)p;
+  return 0;
+}
+
+int mk_config_validate(const mk_config *c, mk_err *e) {
+  char host[64];
+  unsigned port;
+  int rc = mk_config_listen_addr(c, host, sizeof host, &port, e);
+  if (rc < 0)
+    return rc;
+  if (c->data_dir[0] == '\0')
+    return mk_err_set(e, MK_EINVAL, "no data directory (--data DIR)");
+  if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
+    return mk_err_set(e, MK_EINVAL, "--tls-cert and --tls-key go together");
+  if (!c->sandbox && !c->insecure_http && c->tls_cert[0] == '\0')
+    return mk_err_set(e, MK_EINVAL,
+                      "HTTPS needs --tls-cert and --tls-key (or --sandbox to try mkey locally, or "
+                      "--insecure-http behind a TLS proxy)");
+  return 0;
+}
