@@ -1,0 +1,159 @@
+/* Router: pattern matching, parameters, 404 vs 405 with Allow. */
+#include <string.h>
+
+#include "mk_test.h"
+#include "api/api.h"
+
+static int h(mk_req *r, mk_resp *s, mk_err *e) { (void)r; (void)s; (void)e; return 0; }
+
+static const struct mk_route routes[] = {
+    {"GET", "/v1/health", h, 0, "health"},
+    {"GET", "/v1/cas", h, 0, "list"},
+    {"GET", "/v1/cas/{id}/chain", h, 0, "chain"},
+    {"POST", "/v1/cas/{id}/ocsp", h, 0, "ocsp"},
+    {"GET", "/v1/cas/{id}/ocsp/{req}", h, 0, "ocsp get"},
+    {"DELETE", "/v1/auth/{id}", h, 0, "revoke"},
+    {"GET", "/v1/auth/{id}", h, 0, "show"},
+    {NULL, NULL, NULL, 0, NULL},
+};
+
+typedef struct {
+  char seg[MK_PATH_MAX];
+  const struct mk_route *r;
+  const char *params[MK_ROUTE_PARAMS_MAX];
+  size_t n;
+  char allow[64];
+} match_t;
+
+static int m(match_t *x, const char *method, const char *path) {
+  memset(x, 0, sizeof *x);
+  return mk_router_match(routes, method, path, x->seg, sizeof x->seg, &x->r, x->params, &x->n,
+                         x->allow, sizeof x->allow);
+}
+
+static void test_static_paths(void **state) {
+  (void)state;
+  match_t x;
+  assert_int_equal(m(&x, "GET", "/v1/health"), MK_ROUTE_FOUND);
+  assert_string_equal(x.r->summary, "health");
+  assert_int_equal(x.n, 0);
+  assert_int_equal(m(&x, "GET", "/v1/cas"), MK_ROUTE_FOUND);
+  assert_string_equal(x.r->summary, "list");
+  /* HEAD is served by GET routes. */
+  assert_int_equal(m(&x, "HEAD", "/v1/health"), MK_ROUTE_FOUND);
+}
+
+static void test_params(void **state) {
+  (void)state;
+  match_t x;
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_sandbox-sm2/chain"), MK_ROUTE_FOUND);
+  assert_string_equal(x.r->summary, "chain");
+  assert_int_equal(x.n, 1);
+  assert_string_equal(x.params[0], "ca_sandbox-sm2");
+  assert_int_equal(m(&x, "GET", "/v1/cas/a.b~c/ocsp/MEUwQz"), MK_ROUTE_FOUND);
+  assert_int_equal(x.n, 2);
+  assert_string_equal(x.params[0], "a.b~c");
+  assert_string_equal(x.params[1], "MEUwQz");
+}
+
+static void test_not_found(void **state) {
+  (void)state;
+  match_t x;
+  assert_int_equal(m(&x, "GET", "/v1/nothing"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", ""), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/v1/health/"), MK_ROUTE_NO_PATH);  /* trailing slash */
+  assert_int_equal(m(&x, "GET", "/v1//health"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/v1/cas//chain"), MK_ROUTE_NO_PATH); /* empty param */
+  assert_int_equal(m(&x, "GET", "/v1/cas/a%2Fb/chain"), MK_ROUTE_NO_PATH); /* not unreserved */
+  assert_int_equal(m(&x, "GET", "/v1/cas/a b/chain"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/V1/HEALTH"), MK_ROUTE_NO_PATH); /* case matters */
+  char longparam[MK_PARAM_MAX + 32] = "/v1/cas/";
+  memset(longparam + 8, 'a', MK_PARAM_MAX + 1);
+  strcat(longparam, "/chain");
+  assert_int_equal(m(&x, "GET", longparam), MK_ROUTE_NO_PATH);
+  /* 20 segments: more than the router splits. */
+  assert_int_equal(m(&x, "GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t"), MK_ROUTE_NO_PATH);
+}
+
+static void test_method_not_allowed(void **state) {
+  (void)state;
+  match_t x;
+  assert_int_equal(m(&x, "POST", "/v1/health"), MK_ROUTE_NO_METHOD);
+  assert_string_equal(x.allow, "GET");
+  assert_int_equal(m(&x, "PUT", "/v1/auth/auz_1"), MK_ROUTE_NO_METHOD);
+  assert_string_equal(x.allow, "DELETE, GET");
+  assert_int_equal(m(&x, "GET", "/v1/cas/x/ocsp"), MK_ROUTE_NO_METHOD);
+  assert_string_equal(x.allow, "POST");
+}
+
+static void test_path_too_long(void **state) {
+  (void)state;
+  char seg[16];
+  const struct mk_route *r;
+  const char *p[MK_ROUTE_PARAMS_MAX];
+  size_t n;
+  char allow[8];
+  assert_int_equal(mk_router_match(routes, "GET", "/v1/health", seg, 10, &r, p, &n, allow,
+                                   sizeof allow),
+                   MK_ETOOBIG);
+}
+
+/* The real table: every pattern is well formed and no two routes collide. */
+static void test_real_table(void **state) {
+  (void)state;
+  for (const struct mk_route *r = mk_routes; r->method; r++) {
+    assert_true(strncmp(r->pattern, "/v1/", 4) == 0);
+    assert_non_null(r->fn);
+    assert_non_null(r->summary);
+    for (const struct mk_route *o = r + 1; o->method; o++)
+      assert_false(strcmp(r->method, o->method) == 0 && strcmp(r->pattern, o->pattern) == 0);
+  }
+}
+
+static void test_problem_mapping(void **state) {
+  (void)state;
+  int status;
+  const char *type, *title;
+  mk_problem_for_code(MK_EINVAL, &status, &type, &title);
+  assert_int_equal(status, 422);
+  assert_string_equal(type, "/problems/validation-failed");
+  mk_problem_for_code(MK_ENOTFOUND, &status, &type, &title);
+  assert_int_equal(status, 404);
+  mk_problem_for_code(MK_ELOCKED, &status, &type, &title);
+  assert_int_equal(status, 423);
+  mk_problem_for_code(MK_EINTERNAL, &status, &type, &title);
+  assert_int_equal(status, 500);
+  assert_string_equal(type, "/problems/internal");
+  mk_problem_for_code(-999, &status, &type, &title);
+  assert_int_equal(status, 500);
+
+  json_t *p = mk_problem_new(422, "/problems/validation-failed", "t", "bad id", "id_number",
+                             "req_x");
+  assert_non_null(p);
+  assert_int_equal(json_integer_value(json_object_get(p, "status")), 422);
+  assert_string_equal(json_string_value(json_object_get(p, "detail")), "bad id");
+  assert_string_equal(json_string_value(json_object_get(p, "request_id")), "req_x");
+  json_t *errs = json_object_get(p, "errors");
+  assert_int_equal(json_array_size(errs), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 0), "field")),
+                      "id_number");
+  assert_int_equal(mk_problem_add_error(p, "uscc", "bad"), 0);
+  assert_int_equal(json_array_size(json_object_get(p, "errors")), 2);
+  json_decref(p);
+
+  p = mk_problem_new(404, "/problems/not-found", "Not found", NULL, NULL, NULL);
+  assert_null(json_object_get(p, "detail"));
+  assert_null(json_object_get(p, "errors"));
+  json_decref(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_static_paths),     cmocka_unit_test(test_params),
+      cmocka_unit_test(test_not_found),        cmocka_unit_test(test_method_not_allowed),
+      cmocka_unit_test(test_path_too_long),    cmocka_unit_test(test_real_table),
+      cmocka_unit_test(test_problem_mapping),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
