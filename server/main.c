@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
 
 fail:
   fprintf(stderr, "mkeyd: %s\n", e.msg);
-  mk_log(MK_LOG_ERROR, "server.fail", "{s:s,s:s}", "code", mk_code_name(e.code), "detail", e.msg);
+  mk_log(MK_LOG_ERROR, "server.fail", "{s:s,s:s}", "err", mk_code_name(e.code), "detail", e.msg);
 done:
   mk_server_stop(srv, SHUTDOWN_GRACE_MS);
   mk_store_close(store);

@@ -126,7 +126,7 @@ static enum MHD_Result queue_error(reqctx *ctx, const mk_err *e) {
     }
   }
   if (status >= 500) {
-    mk_log(MK_LOG_ERROR, "http.error", "{s:s,s:s}", "code", mk_code_name(e->code), "detail",
+    mk_log(MK_LOG_ERROR, "http.error", "{s:s,s:s}", "err", mk_code_name(e->code), "detail",
            e->msg);
     if (status == 500)
       detail = "internal error; quote the request id when reporting it";
@@ -277,7 +277,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                            va_list ap) {
   char msg[256];
   (void)cls;
   vsnprintf(msg, sizeof msg, fmt, ap);
