@@ -74,7 +74,7 @@ static void test_precedence(void **state) {
   assert_int_equal(c.threads, 3);
   assert_string_equal(c.data_dir, "/ini");
   /* flags over env, both spellings */
-  assert_int_equal(load(&c, env, &e, 5, "--config", ini_path, "--listen", "[::1]:9003",
+  assert_int_equal(load(&c, env, &e, 6, "--config", ini_path, "--listen", "[::1]:9003",
                         "--threads=5"), 0);
   assert_string_equal(c.listen, "[::1]:9003");
   assert_int_equal(c.threads, 5);
