@@ -9,8 +9,8 @@
  * transaction still open rolls it back, so nothing is ever half-written.
  *
  * SQL is written once for both back ends: $1..$N placeholders (SQLite binds
- * them by name), standard types (TEXT, INTEGER as 64-bit, BLOB/BYTEA via the
- * migrations' dialect notes in docs/store.md), no back-end-only functions.
+ * them by name), standard types (TEXT, BIGINT, BYTEA for bytes: docs/store.md lists
+ * the dialect rules), no back-end-only functions.
  * Only prepared statements: values never enter SQL text.
  */
 #ifndef MK_STORE_STORE_H

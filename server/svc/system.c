@@ -12,16 +12,20 @@ int mk_svc_system_init(mk_svc_ctx *ctx, mk_err *e) {
   MK_TRY(mk_id_new(id, "ins", e));
   MK_TRY(mk_time_format(ctx->now(), ts, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
-  MK_TRY(mk_db_begin(db, e));
-  MK_TRY(mk_db_prepare(db,
-                       "INSERT INTO instance(id, created_at) SELECT $1, $2 "
-                       "WHERE NOT EXISTS (SELECT 1 FROM instance)",
-                       &st, e));
-  MK_TRY(mk_stmt_bind_text(st, 1, id, e));
-  MK_TRY(mk_stmt_bind_text(st, 2, ts, e));
-  MK_TRY(mk_stmt_step(st, e));
+  MK_TRY(mk_db_begin(db, e)); /* holds the write lock: one first start wins */
+  MK_TRY(mk_db_prepare(db, "SELECT id FROM instance", &st, e));
+  int exists = 0;
+  MK_TRY(exists = mk_stmt_step(st, e));
   mk_stmt_finish(st);
   st = NULL;
+  if (!exists) {
+    MK_TRY(mk_db_prepare(db, "INSERT INTO instance(id, created_at) VALUES ($1, $2)", &st, e));
+    MK_TRY(mk_stmt_bind_text(st, 1, id, e));
+    MK_TRY(mk_stmt_bind_text(st, 2, ts, e));
+    MK_TRY(mk_stmt_step(st, e));
+    mk_stmt_finish(st);
+    st = NULL;
+  }
   MK_TRY(mk_db_commit(db, e));
 out:
   mk_stmt_finish(st);
