@@ -117,7 +117,17 @@ expect_eq "restart keeps the installation id" "$(json_get 'j["instance"]')" "$in
 expect_eq "restart: schema unchanged" "$(json_get 'j["schema"]')" "$schema"
 expect_eq "data directory is private" "$(stat -c %a "$MK_DATA")" "700"
 expect_eq "database file is private" "$(stat -c %a "$MK_DATA/mkey.db")" "600"
+
+# A request still uploading when SIGTERM arrives is finished, not cut off.
+python3 -c 'import json; print(json.dumps({"name": "a" * 12000}))' >"$MK_TMP/slow.json"
+curl -sS -o "$MK_TMP/slow.out" -w '%{http_code}' --limit-rate 4K -X POST \
+  -H 'Content-Type: application/json' --data-binary @"$MK_TMP/slow.json" \
+  "$MK_URL/v1/validations" >"$MK_TMP/slow.status" 2>&1 &
+slow=$!
+sleep 1
 mk_stop
+wait "$slow"
+expect_eq "in-flight request answered during shutdown" "$(cat "$MK_TMP/slow.status")" "422"
 if grep -q '"event":"server.stopped"' "$MK_TMP/mkeyd.log"; then pass "shutdown logged"
 else fail "shutdown logged"; fi
 
