@@ -1,3 +1,13 @@
-#include <stdio.h>
-#include "mkey/mkey.h"
-int main(void) { printf("mkey %s\n", mk_version()); return 0; }
+/* mkey: the command-line client of mkeyd. Each command group lives in
+ * cli/cmd_<group>.c; this table is the only place that lists them. */
+#include "cli.h"
+
+static const struct cli_command commands[] = {
+    {"help", cmd_help, "show the commands, or the usage of one", cmd_help_usage},
+    {"profile", cmd_profile, "list profiles, show one, set its server", cmd_profile_usage},
+    {"status", cmd_status, "check that the server is up and healthy", cmd_status_usage},
+    {"version", cmd_version, "print the version of mkey", cmd_version_usage},
+    {NULL, NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv) { return cli_main(commands, argc, (const char **)argv); }

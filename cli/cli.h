@@ -1,0 +1,151 @@
+/*
+ * Plumbing shared by every mkey command: the context built from global
+ * options, dispatch, option parsing, output, MKEY_HOME and profiles.
+ * docs/cli.md describes what users see; this file is for people adding a
+ * command group (cli/cmd_<group>.c with `int cmd_<group>(argc, argv, ctx)`,
+ * one line in cli/main.c's commands[]).
+ *
+ * Exit statuses: 0 done, 1 failed (the server said no, unreachable, file
+ * error), 2 usage error (unknown command or option, bad argument).
+ */
+#ifndef MKEY_CLI_CLI_H
+#define MKEY_CLI_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "client/client.h"
+#include "mkey/mkey.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+#define CLI_PATH_MAX 4096
+#define CLI_PROFILE_NAME_MAX 32            /* [a-z0-9_-]{1,32} */
+#define CLI_PROFILE_DEFAULT "default"
+#define CLI_PROFILE_FILE "profile.json"
+#define CLI_PROFILE_FILE_MAX (64 * 1024)   /* profile.json is small; refuse more */
+#define CLI_SERVER_DEFAULT "http://127.0.0.1:8080"
+
+struct cli_command;
+
+/* What the global options said; commands read it, some options after the
+ * command name (--json, --server, --profile) update it too. */
+struct cli {
+  const char *server;                     /* --server, NULL when not given */
+  char profile[CLI_PROFILE_NAME_MAX + 1]; /* --profile, else $MKEY_PROFILE, else "default" */
+  int json;                               /* --json: one JSON document on stdout */
+  int help;                               /* --help / -h before the command */
+  int version;                            /* --version */
+  const struct cli_command *commands;     /* the table, for `mkey help` */
+};
+
+struct cli_command {
+  const char *name;
+  int (*fn)(int argc, const char **argv, struct cli *ctx); /* argv[0] is name */
+  const char *help;  /* one line for `mkey help` */
+  const char *usage; /* full text for `mkey help <name>` and `mkey <name> --help` */
+};
+
+/* ---- commands (one file each; the return value is the exit status) ---- */
+int cmd_help(int argc, const char **argv, struct cli *ctx);
+int cmd_version(int argc, const char **argv, struct cli *ctx);
+int cmd_status(int argc, const char **argv, struct cli *ctx);
+int cmd_profile(int argc, const char **argv, struct cli *ctx);
+extern const char cmd_help_usage[];
+extern const char cmd_version_usage[];
+extern const char cmd_status_usage[];
+extern const char cmd_profile_usage[];
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+/* Run `mkey [global options] <command> [args]` with commands (ended by an
+ * entry whose name is NULL); returns the exit status. */
+int cli_main(const struct cli_command *commands, int argc, const char **argv);
+
+/* Fill ctx from the options before the command; *used is the index of the
+ * command name (argc when none). Returns 0, or CLI_USAGE after printing. */
+int cli_parse_global(struct cli *ctx, int argc, const char **argv, int *used);
+
+/* The command called name, NULL when there is none. */
+const struct cli_command *cli_find_command(const struct cli_command *commands, const char *name);
+
+/* `mkey help` text. */
+void cli_print_help(const struct cli_command *commands, FILE *out);
+
+/* Options of one command. */
+struct cli_option {
+  const char *name;   /* "--limit" */
+  const char **value; /* takes an argument ("--limit 5" or "--limit=5"); or NULL */
+  int *flag;          /* set to 1 when present (value NULL) */
+};
+
+/*
+ * Parse argv[1..] of a command: options from opts (ended by a NULL name),
+ * the global --json, --server and --profile, and up to max_args positional
+ * arguments into args (*nargs of them). "--" ends options. Returns 0, or
+ * CLI_USAGE after printing the problem and usage on stderr.
+ */
+int cli_parse_options(struct cli *ctx, int argc, const char **argv, const struct cli_option *opts,
+                      const char **args, int max_args, int *nargs, const char *usage);
+
+/* ---- output ------------------------------------------------------------ */
+
+/* "mkey: <message>" on stderr; returns CLI_FAIL. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "mkey: <message>" and usage on stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_error with e's message. */
+int cli_fail(const mk_err *e);
+/* v as one JSON document on stdout (2-space indent, UTF-8, newline);
+ * returns CLI_OK, or CLI_FAIL after printing why. */
+int cli_print_json(const json_t *v);
+
+/* ---- MKEY_HOME and profiles ---------------------------------------------- */
+
+/* 1 when name matches [a-z0-9_-]{1,32}. */
+int cli_profile_name_valid(const char *name);
+
+/* $MKEY_HOME, else $XDG_DATA_HOME/mkey, else $HOME/.local/share/mkey; each
+ * must be absolute (a relative XDG_DATA_HOME is ignored, as the XDG spec
+ * says). Nothing is created. */
+int cli_home_resolve(char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
+
+/* <home>/profiles/<name>. With create, missing directories are made 0700
+ * and the profile directory itself is made 0700 if it was looser; it must
+ * be a real directory owned by the caller. */
+int cli_profile_dir(const char *name, int create, char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
+
+/* profile.json of the named profile; an empty object when it does not exist
+ * yet. Refuses a file that other users can read or write (it holds the
+ * session token). Caller frees *out with cli_profile_free. */
+int cli_profile_load(const char *name, json_t **out, mk_err *e) MK_MUST_CHECK;
+
+/* Write cfg as profile.json (0600, atomically), creating the directory. */
+int cli_profile_save(const char *name, const json_t *cfg, mk_err *e) MK_MUST_CHECK;
+
+/* Wipe the token held in cfg, then release cfg; NULL does nothing. */
+void cli_profile_free(json_t *cfg);
+
+/* Replace path with data: a 0600 temp file in the same directory, fsync,
+ * rename, fsync of the directory. A reader sees the old or the new content,
+ * never a mix; on failure the temp file is removed and path is untouched. */
+int cli_file_write_atomic(const char *path, const void *data, size_t len, mk_err *e) MK_MUST_CHECK;
+
+/* ---- server -------------------------------------------------------------- */
+
+/* The server to use: --server, else $MKEY_SERVER, else the profile's
+ * "server" (profile may be NULL), else CLI_SERVER_DEFAULT. *source (may be
+ * NULL) says which: "flag", "env", "profile" or "default". Points into ctx,
+ * the environment, profile or a constant. */
+const char *cli_server_url(const struct cli *ctx, const json_t *profile, const char **source);
+
+/*
+ * A client for the current profile's server. The profile's session token is
+ * sent only when the server is the one the profile names (the server that
+ * issued it), so `--server` pointed elsewhere never receives it. Caller
+ * frees *out with mk_client_free.
+ */
+int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) MK_MUST_CHECK;
+
+#endif
