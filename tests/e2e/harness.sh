@@ -111,7 +111,7 @@ header() { printf '%s\n' "$HTTP_HEADERS" | awk -v h="$(echo "$1" | tr 'A-Z' 'a-z
 
 # json_get EXPR: evaluate a Python expression over the parsed body `j`.
 json_get() {
-  local src="$HTTP_BODY"
+  local src="${HTTP_BODY:-}"
   if [ "${2:-}" = "-" ]; then src=$(cat); fi
   printf '%s' "$src" | python3 -c '
 import json, sys
