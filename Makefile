@@ -3,6 +3,8 @@
 # `make run` starts mkeyd on 127.0.0.1:8080 with sandbox providers.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
+# cmake's own make runs need no jobserver or directory chatter from this one.
+BUILD_ENV = env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS
 
 .PHONY: all build deps test run fuzz clean
 
@@ -13,11 +15,11 @@ deps:
 
 build: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@$(CMAKE) --build build -j $(JOBS)
+	@$(BUILD_ENV) $(CMAKE) --build build -j $(JOBS)
 
 test: deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMKEY_SANITIZE=ON >/dev/null
-	@$(CMAKE) --build build-asan -j $(JOBS)
+	@$(BUILD_ENV) $(CMAKE) --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS)
 
 run: build
@@ -26,7 +28,7 @@ run: build
 fuzz:
 	@scripts/deps.sh fuzz
 	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMKEY_SANITIZE=ON -DMKEY_FUZZ=ON >/dev/null
-	@$(CMAKE) --build build-fuzz -j $(JOBS)
+	@$(BUILD_ENV) $(CMAKE) --build build-fuzz -j $(JOBS)
 	@echo "fuzz targets are in build-fuzz/fuzz/; e.g. build-fuzz/fuzz/fuzz_json tests/fuzz/corpus/json"
 
 clean:

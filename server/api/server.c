@@ -266,11 +266,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (ctx == NULL)
     return;
   /* Path only: query strings may carry codes or tokens and are not logged. */
-  mk_log(MK_LOG_INFO, "http.access", "{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:b}", "req",
-         ctx->req.request_id, "method", ctx->method, "path", ctx->req.path ? ctx->req.path : "",
+  mk_log_set_request_id(ctx->req.request_id);
+  mk_log(MK_LOG_INFO, "http.access", "{s:s,s:s,s:i,s:I,s:I,s:s,s:b}", "method", ctx->method, "path", ctx->req.path ? ctx->req.path : "",
          "status", ctx->status, "ms", (json_int_t)(mk_time_mono_ms() - ctx->t0_ms), "bytes_in",
          (json_int_t)ctx->body.len, "remote", ctx->req.remote, "completed",
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+  mk_log_set_request_id(NULL);
   mk_buf_free(&ctx->body);
   free(ctx);
   *con_cls = NULL;
@@ -370,6 +371,7 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_e
   struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
   srv->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, srv,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, so it sees every message */
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -377,7 +379,6 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_e
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
       MHD_OPTION_ARRAY, srv->tls_cert ? tls_opts : no_opts,
       MHD_OPTION_END);
   MK_ENSURE(srv->daemon != NULL, MK_EIO, e, "cannot listen on %s (in use, or not allowed?)",

@@ -99,6 +99,11 @@ expect_problem "empty object" 422 /problems/validation-failed
 # ---- access log: one JSON line per request, no secrets ----------------------
 if grep -q '"event":"http.access"' "$MK_TMP/mkeyd.log"; then pass "access log lines written"
 else fail "access log lines written"; fi
+if grep '"event":"http.access"' "$MK_TMP/mkeyd.log" | grep -q '"req":"trace-abc.123"'; then
+  pass "access log line carries the request id"
+else fail "access log line carries the request id"; fi
+if grep -q 'standard MHD logger' "$MK_TMP/mkeyd.log"; then fail "libmicrohttpd messages go to our log"
+else pass "libmicrohttpd messages go to our log"; fi
 if python3 - "$MK_TMP/mkeyd.log" <<'PY'
 import json, sys
 for line in open(sys.argv[1], encoding="utf-8"):

@@ -59,7 +59,9 @@ static char t_id_check(const char *body17) {
 }
 
 static void t_make_id(char out[19], const char *region6, int y, int m, int d, const char *seq3) {
-  snprintf(out, 19, "%s%04d%02d%02d%s", region6, y, m, d, seq3);
+  char tmp[64]; /* room for any int, so the format cannot truncate */
+  snprintf(tmp, sizeof tmp, "%.6s%04d%02d%02d%.3s", region6, y, m, d, seq3);
+  memcpy(out, tmp, 17);
   out[17] = t_id_check(out);
   out[18] = '\0';
 }
