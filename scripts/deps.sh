@@ -9,6 +9,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git
   libssl-dev openssl            # crypto, PKI (OpenSSL 3.0)
+  libargon2-dev                 # PIN proofs (Argon2id)
   libjansson-dev                # JSON
   libsqlite3-dev sqlite3        # embedded store
   libmicrohttpd-dev             # mkeyd's HTTP server
