@@ -43,7 +43,7 @@ static int reserve(mk_buf *b, size_t n, mk_err *e) {
   size_t cap = b->cap ? b->cap : 64;
   while (cap < need)
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-  if (cap > b->max + 1)
+  if (b->max < SIZE_MAX && cap > b->max + 1) /* max + 1 would wrap at SIZE_MAX */
     cap = b->max + 1;
   unsigned char *p = realloc(b->data, cap);
   if (p == NULL)
@@ -79,8 +79,12 @@ int mk_buf_printf(mk_buf *b, mk_err *e, const char *fmt, ...) {
   if (rc < 0)
     return rc;
   va_start(ap, fmt);
-  vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+  int m = vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
   va_end(ap);
+  if (m != n) {
+    b->data[b->len] = '\0';
+    return mk_err_set(e, MK_EINVAL, "bad format");
+  }
   b->len += (size_t)n;
   return 0;
 }

@@ -169,6 +169,24 @@ static void test_detach(void **state) {
   free(p);
 }
 
+/* A cap of SIZE_MAX means "no cap of ours": growth must not wrap to a
+ * zero-byte allocation. */
+static void test_cap_size_max(void **state) {
+  (void)state;
+  mk_buf b;
+  mk_err e;
+  mk_buf_init(&b, SIZE_MAX);
+  char chunk[300];
+  memset(chunk, 'z', sizeof chunk);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(mk_buf_append(&b, chunk, sizeof chunk, &e), 0);
+  assert_int_equal(b.len, 3000);
+  assert_true(b.cap > b.len);
+  assert_int_equal(b.data[2999], 'z');
+  assert_int_equal(b.data[3000], '\0');
+  mk_buf_free(&b);
+}
+
 static void test_free_secret(void **state) {
   (void)state;
   mk_buf b;
@@ -197,6 +215,7 @@ int main(void) {
       cmocka_unit_test(test_reset),
       cmocka_unit_test(test_detach),
       cmocka_unit_test(test_free_secret),
+      cmocka_unit_test(test_cap_size_max),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
