@@ -144,6 +144,7 @@ static int kek_id(const unsigned char key[MK_KEK_KEY_LEN], unsigned char id[MK_K
   if (EVP_Digest(key, MK_KEK_KEY_LEN, h, &hl, EVP_sha256(), NULL) != 1)
     return mk_err_ossl(e, MK_ECRYPTO, "SHA-256 of the KEK");
   memcpy(id, h, MK_KEK_ID_LEN);
+  OPENSSL_cleanse(h, sizeof h);
   return 0;
 }
 

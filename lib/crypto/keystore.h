@@ -1,16 +1,17 @@
 /*
  * Device keystore: the key that seals the device's key shares at rest.
  *
- * On a phone the keystore key lives in Android Keystore or the Secure
- * Enclave (mk_keystore_from_key takes it from there); for the CLI it is a
- * 0600 file under the profile directory, "MKKS" v1, holding 32 random bytes,
- * optionally sealed under a passphrase (Argon2id, then AES-256-GCM).
+ * On a phone the platform protects the keystore key (stored wrapped by an
+ * Android Keystore or Secure Enclave key, unwrapped by the app and handed
+ * to mk_keystore_from_key); for the CLI it is a 0600 file under the profile
+ * directory, "MKKS" v1, holding 32 random bytes, optionally sealed under a
+ * passphrase (Argon2id, then AES-256-GCM).
  *
  * Each share is sealed into an "MKDS" v1 record (AES-256-GCM; SM4-GCM would
- * be the national choice but OpenSSL 3.0 has no SM4-GCM, so it waits for
- * 3.x). The caller's label ("mkey device share sm2 key_…") is authenticated
- * with the header, so a share file copied over another key's file, or used
- * for another purpose, does not open.
+ * be the national choice but OpenSSL 3.0 has no SM4-GCM, so algorithm 2 is
+ * reserved for it). The caller's label ("mkey device share sm2 key_…") is
+ * authenticated with the header, so a share file copied over another key's
+ * file, or used for another purpose, does not open.
  *
  * Rule the format cannot enforce: a device share file holds the device's own
  * share only, never P1, the server share or anything else that would let a
@@ -53,8 +54,9 @@ int mk_keystore_open(const char *path, const char *passphrase, mk_keystore **ks,
 int mk_keystore_load(const void *data, size_t len, const char *passphrase, mk_keystore **ks,
                      mk_err *e) MK_MUST_CHECK;
 
-/* A keystore over a key the platform keeps (Android Keystore export of a
- * wrapped key, Secure Enclave-derived key); the 32 bytes are copied. */
+/* A keystore over a key the platform protects (unwrapped by Android
+ * Keystore or the Secure Enclave); the 32 bytes are copied, the caller
+ * wipes its own copy. */
 int mk_keystore_from_key(const unsigned char key[MK_KEYSTORE_KEY_LEN], mk_keystore **ks,
                          mk_err *e) MK_MUST_CHECK;
 

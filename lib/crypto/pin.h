@@ -41,7 +41,7 @@ typedef struct mk_pin_params {
 
 /* RFC 9106 §4, second recommended option (t=3, 64 MiB) with one lane: a
  * phone has the memory but not always free cores, and one lane keeps the
- * cost the same on every device (about 0.2-0.5 s on a 2020 phone). */
+ * cost the same on every device (0.17 s on a server core; docs/keys.md). */
 #define MK_PIN_PARAMS_DEFAULT {3u, 64u * 1024u, 1u}
 #define MK_PIN_T_MAX 64u
 #define MK_PIN_M_MAX_KIB (1024u * 1024u) /* 1 GiB: bounds what a crafted file can ask for */
