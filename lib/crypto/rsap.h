@@ -28,6 +28,11 @@
  *            device -> server  step "request":   c, s_u (proof share)
  *            server -> device  step "result":    c_s = c^d_s mod N
  *
+ * A proof share is m'^d_u with m' = EMSA-PKCS1-v1_5-SHA-256 of
+ * SHA-256(label || 0x00 || alg || 0x00 || data): label "mkey rsap keygen
+ * proof v1" with data = N, or "mkey rsap decrypt proof v1" with data =
+ * challenge || c. The server completes it with its share and checks s^e == m'.
+ *
  * m is the EMSA-PKCS1-v1_5 encoding (RFC 8017 §9.2) of the digest; the server
  * rebuilds it from the digest itself, so it knows what it signs, and releases
  * s only after s^e == m. Decryption (RSA-OAEP, SHA-256, MGF1-SHA-256, RFC 8017
