@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/file.h"
 #include "util/guard.h"
 #include "util/log.h"
 
@@ -150,19 +151,14 @@ int mk_config_parse_ini(mk_config *c, const char *text, size_t len, const char *
 }
 
 static int load_file(mk_config *c, const char *path, mk_err *e) {
-  int rc = 0;
-  char *text = NULL;
-  FILE *f = fopen(path, "rb");
-  MK_ENSURE(f != NULL, MK_EIO, e, "cannot open config '%s': %s", path, strerror(errno));
-  text = malloc(MK_CONFIG_FILE_MAX + 1);
-  MK_ENSURE_ALLOC(text, e);
-  size_t n = fread(text, 1, MK_CONFIG_FILE_MAX + 1, f);
-  MK_ENSURE(!ferror(f), MK_EIO, e, "cannot read config '%s'", path);
-  MK_TRY(mk_config_parse_ini(c, text, n, path, e));
-out:
-  free(text);
-  if (f != NULL)
-    fclose(f);
+  mk_buf text;
+  int rc = mk_file_read_capped(path, MK_CONFIG_FILE_MAX, 0, &text, e);
+  if (rc < 0) {
+    mk_err_wrap(e, "config");
+    return rc;
+  }
+  rc = mk_config_parse_ini(c, (const char *)text.data, text.len, path, e);
+  mk_buf_free_secret(&text); /* it may name secrets' paths; cheap to wipe */
   return rc;
 }
 
@@ -225,13 +221,29 @@ void mk_config_usage(FILE *out) {
 
 int mk_config_load(mk_config *c, int argc, char **argv, mk_getenv_fn env, mk_err *e) {
   defaults(c);
+  /* --help and --version answer whatever else is wrong. */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      mk_config_usage(stdout);
+      return 1;
+    }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("mkeyd %s\n", mk_version());
+      return 1;
+    }
+  }
   /* The file comes first in order of application, lowest in precedence. */
   const char *file = NULL;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-      file = argv[i + 1];
-    else if (strncmp(argv[i], "--config=", 9) == 0)
+    if (strcmp(argv[i], "--config") == 0) {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0')
+        return mk_err_set(e, MK_EINVAL, "option --config needs a value");
+      file = argv[++i];
+    } else if (strncmp(argv[i], "--config=", 9) == 0) {
       file = argv[i] + 9;
+      if (*file == '\0')
+        return mk_err_set(e, MK_EINVAL, "option --config needs a value");
+    }
   }
   if (file == NULL && env != NULL)
     file = env("MKEYD_CONFIG");
@@ -253,14 +265,6 @@ int mk_config_load(mk_config *c, int argc, char **argv, mk_getenv_fn env, mk_err
   }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      mk_config_usage(stdout);
-      return 1;
-    }
-    if (strcmp(a, "--version") == 0) {
-      printf("mkeyd %s\n", mk_version());
-      return 1;
-    }
     if (strcmp(a, "--config") == 0) {
       i++;
       continue;

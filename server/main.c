@@ -3,7 +3,6 @@
  * serve HTTP until SIGINT/SIGTERM, then drain in-flight requests and close.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "config.h"
 #include "store/store.h"
 #include "svc/svc.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -40,18 +40,10 @@ static int prepare_data_dir(const char *dir, mk_err *e) {
 /* With port 0 the kernel picks the port: write the URL where scripts (and the
  * e2e harness) find it. */
 static int write_url_file(const char *dir, const char *url, mk_err *e) {
-  char path[PATH_MAX + 16], tmp[PATH_MAX + 32];
+  char path[PATH_MAX + 16], line[400];
   snprintf(path, sizeof path, "%.*s/mkeyd.url", PATH_MAX - 1, dir);
-  snprintf(tmp, sizeof tmp, "%.*s/mkeyd.url.tmp", PATH_MAX - 1, dir);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return mk_err_set(e, MK_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-  size_t n = strlen(url);
-  int ok = write(fd, url, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0)
-    return mk_err_set(e, MK_EIO, "cannot write '%s': %s", path, strerror(errno));
-  return 0;
+  int n = snprintf(line, sizeof line, "%s\n", url);
+  return mk_file_write_private(path, line, (size_t)n, 0, e);
 }
 
 int main(int argc, char **argv) {

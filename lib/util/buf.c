@@ -12,9 +12,17 @@ void mk_buf_init(mk_buf *b, size_t max) {
   b->len = 0;
   b->cap = 0;
   b->max = max;
+  b->secret = 0;
+}
+
+void mk_buf_init_secret(mk_buf *b, size_t max) {
+  mk_buf_init(b, max);
+  b->secret = 1;
 }
 
 void mk_buf_free(mk_buf *b) {
+  if (b->secret && b->data != NULL)
+    OPENSSL_cleanse(b->data, b->cap);
   free(b->data);
   b->data = NULL;
   b->len = 0;
@@ -22,12 +30,13 @@ void mk_buf_free(mk_buf *b) {
 }
 
 void mk_buf_free_secret(mk_buf *b) {
-  if (b->data != NULL)
-    OPENSSL_cleanse(b->data, b->cap);
+  b->secret = 1;
   mk_buf_free(b);
 }
 
 void mk_buf_reset(mk_buf *b) {
+  if (b->secret && b->data != NULL)
+    OPENSSL_cleanse(b->data, b->len);
   b->len = 0;
   if (b->data != NULL)
     b->data[0] = '\0';
@@ -45,9 +54,21 @@ static int reserve(mk_buf *b, size_t n, mk_err *e) {
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   if (b->max < SIZE_MAX && cap > b->max + 1) /* max + 1 would wrap at SIZE_MAX */
     cap = b->max + 1;
-  unsigned char *p = realloc(b->data, cap);
-  if (p == NULL)
-    return mk_err_set(e, MK_ENOMEM, "out of memory");
+  unsigned char *p;
+  if (b->secret) {
+    p = malloc(cap);
+    if (p == NULL)
+      return mk_err_set(e, MK_ENOMEM, "out of memory");
+    if (b->data != NULL) {
+      memcpy(p, b->data, b->len + 1);
+      OPENSSL_cleanse(b->data, b->cap);
+      free(b->data);
+    }
+  } else {
+    p = realloc(b->data, cap);
+    if (p == NULL)
+      return mk_err_set(e, MK_ENOMEM, "out of memory");
+  }
   b->data = p;
   b->cap = cap;
   return 0;

@@ -65,6 +65,28 @@ void mk_log_set_request_id(const char *id) {
   t_request_id[n] = '\0';
 }
 
+char *mk_log_clean(const char *in, char *out, size_t cap) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t o = 0;
+  if (cap == 0)
+    return out;
+  for (const unsigned char *p = (const unsigned char *)in; p && *p; p++) {
+    if (*p >= 0x20 && *p < 0x7F && *p != '%') {
+      if (o + 1 >= cap)
+        break;
+      out[o++] = (char)*p;
+    } else {
+      if (o + 3 >= cap)
+        break;
+      out[o++] = '%';
+      out[o++] = hex[*p >> 4];
+      out[o++] = hex[*p & 15];
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
 const char *mk_log_request_id(void) {
   return t_request_id;
 }

@@ -42,6 +42,12 @@ const char *mk_log_request_id(void); /* "" when none */
  * keeps ts/level/event/req and says why in "log_error". */
 void mk_log(int level, const char *event, const char *fmt, ...);
 
+/* Copy outside text (a request path, a library's message) into out as
+ * printable ASCII: other bytes, and '%', become %XX, so the line stays valid
+ * JSON text and a raw view cannot be spoofed; cut at cap - 1 bytes without
+ * splitting an escape. Returns out. */
+char *mk_log_clean(const char *in, char *out, size_t cap);
+
 /* 1 when a field of this name is redacted. */
 int mk_log_key_is_secret(const char *key);
 

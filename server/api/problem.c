@@ -41,7 +41,10 @@ json_t *mk_problem_new(int status, const char *type, const char *title, const ch
   json_t *p = json_pack("{s:s,s:s,s:i}", "type", type, "title", title, "status", status);
   if (p == NULL)
     return NULL;
-  if (detail != NULL && *detail != '\0' && json_object_set_new(p, "detail", json_string(detail)) != 0)
+  /* A detail that is not valid UTF-8 (a message cut mid-character, bytes
+   * from outside) is left out rather than turning the answer into a 500. */
+  json_t *d = detail != NULL && *detail != '\0' ? json_string(detail) : NULL;
+  if (d != NULL && json_object_set_new(p, "detail", d) != 0)
     goto fail;
   if (field != NULL && *field != '\0' && mk_problem_add_error(p, field, detail) != 0)
     goto fail;
@@ -61,8 +64,15 @@ int mk_problem_add_error(json_t *problem, const char *field, const char *detail)
     if (errors == NULL || json_object_set_new(problem, "errors", errors) != 0)
       return MK_ENOMEM;
   }
-  json_t *item = json_pack("{s:s,s:s}", "field", field, "detail", detail ? detail : "");
+  json_t *item = json_object();
   if (item == NULL || json_array_append_new(errors, item) != 0)
+    return MK_ENOMEM;
+  json_t *f = json_string(field), *d = json_string(detail ? detail : "");
+  if (f == NULL)
+    f = json_string("(not UTF-8)");
+  if (d == NULL)
+    d = json_string("");
+  if (json_object_set_new(item, "field", f) != 0 || json_object_set_new(item, "detail", d) != 0)
     return MK_ENOMEM;
   return 0;
 }

@@ -95,13 +95,17 @@ int mk_router_match(const struct mk_route *routes, const char *method, const cha
       return MK_ROUTE_FOUND;
     }
     path_seen = 1;
-    size_t ml = strlen(r->method);
-    if (used + ml + 3 < allowcap) {
+    /* GET routes serve HEAD too, so Allow names both (RFC 9110 §9.3.2). */
+    const char *names[2] = {r->method, strcmp(r->method, "GET") == 0 ? "HEAD" : NULL};
+    for (int k = 0; k < 2 && names[k] != NULL; k++) {
+      size_t ml = strlen(names[k]);
+      if (used + ml + 3 >= allowcap)
+        break;
       if (used > 0) {
         memcpy(allow + used, ", ", 2);
         used += 2;
       }
-      memcpy(allow + used, r->method, ml + 1);
+      memcpy(allow + used, names[k], ml + 1);
       used += ml;
     }
   }

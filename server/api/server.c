@@ -17,21 +17,25 @@
 
 #include "api/api.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/guard.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/time.h"
 
 #define TLS_FILE_MAX (256u * 1024)
+/* A body that passes its cap is read and dropped up to this much more, so the
+ * client can still be told 413; past it the connection is closed (a chunked
+ * upload has no declared end, and libmicrohttpd cannot answer mid-body). */
+#define DRAIN_MAX (4u << 20)
 
 struct mk_server {
   const mk_config *cfg;
   mk_store *store;
   struct MHD_Daemon *daemon;
   atomic_int in_flight; /* requests between first callback and completion */
+  atomic_int stopping;  /* set by mk_server_stop: close connections, refuse new requests */
   unsigned port;
-  char *tls_cert; /* PEM text, kept while the daemon runs */
-  char *tls_key;  /* wiped on stop */
 };
 
 /* Per-request state, from the first access callback to completion. */
@@ -43,7 +47,9 @@ typedef struct reqctx {
   int status;       /* what was queued */
   int queued;       /* a response is queued (maybe early, e.g. 404/413) */
   int too_big;      /* the body passed the cap: answer 413 at the end */
+  size_t drained;   /* bytes read and dropped after the cap or an early answer */
   char method[16];
+  int stopping;     /* the server is draining: ask the client to close */
 } reqctx;
 
 static int valid_request_id(const char *s) {
@@ -61,6 +67,8 @@ static int valid_request_id(const char *s) {
 
 static void add_common_headers(struct MHD_Response *r, const reqctx *ctx) {
   MHD_add_response_header(r, "X-Request-Id", ctx->req.request_id);
+  if (ctx->stopping)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
   MHD_add_response_header(r, "Cache-Control", "no-store");
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 }
@@ -153,6 +161,8 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
                       MHD_RESPMEM_PERSISTENT, resp.content_type ? resp.content_type
                                                                 : "application/octet-stream",
                       NULL);
+  } else if (resp.json == NULL) {
+    ret = queue_bytes(ctx, 204, (char *)"", 0, MHD_RESPMEM_PERSISTENT, "application/json", NULL);
   } else {
     ret = queue_json(ctx, resp.status ? resp.status : 200, resp.json,
                      resp.content_type ? resp.content_type : "application/json", NULL);
@@ -192,12 +202,16 @@ static enum MHD_Result on_first_call(mk_server *srv, struct MHD_Connection *conn
     return MHD_NO;
   }
   remote_text(conn, ctx->req.remote, sizeof ctx->req.remote);
+  ctx->stopping = atomic_load(&srv->stopping);
   ctx->req.svc.store = srv->store;
   ctx->req.svc.cfg = srv->cfg;
   ctx->req.svc.now = mk_time_now;
   ctx->req.svc.caller.request_id = ctx->req.request_id;
   ctx->req.svc.caller.remote = ctx->req.remote;
 
+  if (ctx->stopping)
+    return queue_problem(ctx, 503, "/problems/shutting-down", "The server is shutting down",
+                         "retry shortly", NULL, NULL);
   char allow[128];
   int m = mk_router_match(mk_routes, method, url, ctx->segbuf, sizeof ctx->segbuf,
                           &ctx->req.route, ctx->req.params, &ctx->req.nparams, allow, sizeof allow);
@@ -213,7 +227,7 @@ static enum MHD_Result on_first_call(mk_server *srv, struct MHD_Connection *conn
                          "this resource accepts only the methods in the Allow header", NULL, allow);
 
   size_t cap = ctx->req.route->body_max ? ctx->req.route->body_max : srv->cfg->body_max;
-  mk_buf_init(&ctx->body, cap);
+  mk_buf_init_secret(&ctx->body, cap); /* bodies carry PIN proofs and codes */
   /* Refuse a declared oversize body before reading any of it. */
   const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
   if (cl != NULL) {
@@ -240,10 +254,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return on_first_call(srv, conn, url, method, con_cls);
   reqctx *ctx = *con_cls;
   if (*upload_data_size > 0) {
-    /* After an early answer (or past the cap) the rest is read and dropped. */
-    if (!ctx->queued && !ctx->too_big &&
-        mk_buf_append(&ctx->body, upload_data, *upload_data_size, NULL) < 0)
-      ctx->too_big = 1;
+    /* After an early answer (or past the cap) the rest is read and dropped,
+     * up to DRAIN_MAX; then the connection is closed. */
+    if (ctx->queued || ctx->too_big ||
+        mk_buf_append(&ctx->body, upload_data, *upload_data_size, NULL) < 0) {
+      ctx->too_big = !ctx->queued;
+      ctx->drained += *upload_data_size;
+      if (ctx->drained > DRAIN_MAX)
+        return MHD_NO;
+    }
     *upload_data_size = 0;
     return MHD_YES;
   }
@@ -266,9 +285,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (ctx == NULL)
     return;
   /* Path only: query strings may carry codes or tokens and are not logged. */
+  char path[MK_PATH_MAX + 64], method[sizeof ctx->method * 3];
+  mk_log_clean(ctx->req.path, path, sizeof path);
+  mk_log_clean(ctx->method, method, sizeof method);
   mk_log_set_request_id(ctx->req.request_id);
-  mk_log(MK_LOG_INFO, "http.access", "{s:s,s:s,s:i,s:I,s:I,s:s,s:b}", "method", ctx->method, "path", ctx->req.path ? ctx->req.path : "",
-         "status", ctx->status, "ms", (json_int_t)(mk_time_mono_ms() - ctx->t0_ms), "bytes_in",
+  mk_log(MK_LOG_INFO, "http.access", "{s:s,s:s,s:i,s:I,s:I,s:s,s:b}", "method", method, "path",
+         path, "status", ctx->status, "ms", (json_int_t)(mk_time_mono_ms() - ctx->t0_ms), "bytes_in",
          (json_int_t)ctx->body.len, "remote", ctx->req.remote, "completed",
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
   mk_log_set_request_id(NULL);
@@ -280,34 +302,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
                                                             va_list ap) {
-  char msg[256];
+  char msg[256], clean[256 * 3];
   (void)cls;
   vsnprintf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
   while (n > 0 && msg[n - 1] == '\n')
     msg[--n] = '\0';
-  mk_log(MK_LOG_WARN, "http.mhd", "{s:s}", "detail", msg);
-}
-
-static int read_pem(const char *path, char **out, mk_err *e) {
-  int rc = 0;
-  mk_buf b;
-  mk_buf_init(&b, TLS_FILE_MAX);
-  char chunk[4096];
-  FILE *f = fopen(path, "rb");
-  MK_ENSURE(f != NULL, MK_EIO, e, "cannot open '%s': %s", path, strerror(errno));
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    MK_TRY(mk_buf_append(&b, chunk, n, e));
-  MK_ENSURE(!ferror(f), MK_EIO, e, "cannot read '%s'", path);
-  *out = (char *)mk_buf_detach(&b, NULL);
-  MK_ENSURE_ALLOC(*out, e);
-out:
-  if (f != NULL)
-    fclose(f);
-  OPENSSL_cleanse(chunk, sizeof chunk); /* a key file passed through it */
-  mk_buf_free_secret(&b);
-  return rc;
+  mk_log(MK_LOG_WARN, "http.mhd", "{s:s}", "detail", mk_log_clean(msg, clean, sizeof clean));
 }
 
 int mk_api_body_object(mk_req *req, json_t **out, mk_err *e) {
@@ -337,6 +338,10 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_e
   srv->cfg = cfg;
   srv->store = store;
   atomic_init(&srv->in_flight, 0);
+  atomic_init(&srv->stopping, 0);
+  mk_buf cert, key;
+  mk_buf_init_secret(&cert, TLS_FILE_MAX);
+  mk_buf_init_secret(&key, TLS_FILE_MAX);
 
   char host[64];
   unsigned port;
@@ -359,13 +364,16 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_e
   if (cfg->tls_cert[0] != '\0') {
     MK_ENSURE(MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES, MK_EINVAL, e,
               "this libmicrohttpd has no TLS support");
-    MK_TRY(read_pem(cfg->tls_cert, &srv->tls_cert, e));
-    MK_TRY(read_pem(cfg->tls_key, &srv->tls_key, e));
+    MK_TRY(mk_file_read_capped(cfg->tls_cert, TLS_FILE_MAX, 0, &cert, e));
+    /* The key file must be private to this user, like every key of ours. */
+    MK_TRY(mk_file_read_capped(cfg->tls_key, TLS_FILE_MAX, MK_FILE_PRIVATE, &key, e));
     flags |= MHD_USE_TLS;
   }
+  /* libmicrohttpd hands both to GnuTLS while it starts, which keeps its own
+   * copies: ours are wiped as soon as the daemon runs. */
   struct MHD_OptionItem tls_opts[] = {
-      {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert},
-      {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+      {MHD_OPTION_HTTPS_MEM_CERT, 0, cert.data},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, key.data},
       {MHD_OPTION_END, 0, NULL},
   };
   struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
@@ -379,7 +387,7 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_e
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-      MHD_OPTION_ARRAY, srv->tls_cert ? tls_opts : no_opts,
+      MHD_OPTION_ARRAY, cert.data != NULL ? tls_opts : no_opts,
       MHD_OPTION_END);
   MK_ENSURE(srv->daemon != NULL, MK_EIO, e, "cannot listen on %s (in use, or not allowed?)",
             cfg->listen);
@@ -388,6 +396,8 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_e
   *out = srv;
   srv = NULL;
 out:
+  mk_buf_free(&cert);
+  mk_buf_free(&key);
   if (srv != NULL)
     mk_server_stop(srv, 0);
   return rc;
@@ -399,7 +409,10 @@ void mk_server_stop(mk_server *s, int grace_ms) {
   if (s == NULL)
     return;
   if (s->daemon != NULL) {
-    /* Stop accepting; requests already in flight may finish. */
+    /* Stop accepting; requests already in flight may finish, answers ask
+     * keep-alive clients to close, and new requests on open connections are
+     * refused with 503. */
+    atomic_store(&s->stopping, 1);
     MHD_socket lsock = MHD_quiesce_daemon(s->daemon);
     if (lsock != MHD_INVALID_SOCKET)
       close(lsock);
@@ -410,10 +423,5 @@ void mk_server_stop(mk_server *s, int grace_ms) {
       mk_log(MK_LOG_WARN, "server.stop", "{s:i}", "abandoned_requests", atomic_load(&s->in_flight));
     MHD_stop_daemon(s->daemon);
   }
-  if (s->tls_key != NULL) {
-    OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
-    free(s->tls_key);
-  }
-  free(s->tls_cert);
   free(s);
 }

@@ -43,7 +43,7 @@ expect_problem "unknown route" 404 /problems/not-found
 
 http DELETE /v1/health
 expect_problem "wrong method" 405 /problems/method-not-allowed
-expect_eq "405 names the allowed methods" "$(header Allow)" "GET"
+expect_eq "405 names the allowed methods" "$(header Allow)" "GET, HEAD"
 
 http POST /v1/validations -H 'Content-Type: application/json' --data-binary '{"id_number": '
 expect_problem "malformed JSON" 400 /problems/malformed-json
@@ -53,7 +53,7 @@ expect_problem "trailing garbage after JSON" 400 /problems/malformed-json
 
 deep=$(python3 -c 'print("[" * 40 + "]" * 40)')
 http POST /v1/validations -H 'Content-Type: application/json' --data-binary "$deep"
-expect_eq "JSON nested too deep refused" "$HTTP_STATUS" "413"
+expect_problem "JSON nested too deep" 400 /problems/malformed-json
 
 http POST /v1/validations -H 'Content-Type: text/plain' --data-binary '{"mobile":"13800138000"}'
 expect_problem "wrong media type" 415 /problems/unsupported-media-type
@@ -66,6 +66,18 @@ expect_problem "body over the cap (declared length)" 413 /problems/too-large
 http POST /v1/validations -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
   --data-binary @"$MK_TMP/big"
 expect_problem "body over the cap (chunked)" 413 /problems/too-large
+
+# An endless chunked upload is cut off once it passes the drain limit.
+head -c 12582912 /dev/zero | tr '\0' 'a' >"$MK_TMP/huge"
+http POST /v1/validations -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+  --data-binary @"$MK_TMP/huge"
+expect_eq "oversize chunked upload cut off" "$HTTP_STATUS" "000"
+http GET /v1/health
+expect_eq "server fine after a cut-off upload" "$HTTP_STATUS" "200"
+
+# Bytes that are not UTF-8 in the path are logged escaped, with the request.
+http GET '/v1/%ff%fe'
+expect_eq "non-UTF-8 path: 404" "$HTTP_STATUS" "404"
 
 long=$(python3 -c 'print("/v1/" + "a" * 2000)')
 http GET "$long"
@@ -102,6 +114,11 @@ else fail "access log lines written"; fi
 if grep '"event":"http.access"' "$MK_TMP/mkeyd.log" | grep -q '"req":"trace-abc.123"'; then
   pass "access log line carries the request id"
 else fail "access log line carries the request id"; fi
+if grep '"event":"http.access"' "$MK_TMP/mkeyd.log" | grep -q '"path":"/v1/%FF%FE"'; then
+  pass "non-UTF-8 path logged escaped"
+else fail "non-UTF-8 path logged escaped"; fi
+if grep -q 'log_error' "$MK_TMP/mkeyd.log"; then fail "no log line lost its fields"
+else pass "no log line lost its fields"; fi
 if grep -q 'standard MHD logger' "$MK_TMP/mkeyd.log"; then fail "libmicrohttpd messages go to our log"
 else pass "libmicrohttpd messages go to our log"; fi
 if python3 - "$MK_TMP/mkeyd.log" <<'PY'

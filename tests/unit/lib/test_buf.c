@@ -187,6 +187,48 @@ static void test_cap_size_max(void **state) {
   mk_buf_free(&b);
 }
 
+/* Linked with -Wl,--wrap=free (tests/CMakeLists.txt): while `watching`,
+ * every block libmkey frees is recorded with whether its first 64 bytes
+ * (every mk_buf block holds at least 64) were wiped. */
+void __real_free(void *p);
+static int watching, freed_blocks, freed_dirty;
+void __wrap_free(void *p) {
+  if (watching && p != NULL) {
+    const unsigned char *c = p;
+    int dirty = 0;
+    for (int i = 0; i < 64; i++)
+      dirty |= c[i];
+    freed_blocks++;
+    freed_dirty += dirty != 0;
+  }
+  __real_free(p);
+}
+
+static void grow_and_free(mk_buf *b) {
+  mk_err e;
+  char chunk[100];
+  memset(chunk, 's', sizeof chunk);
+  watching = 1;
+  freed_blocks = freed_dirty = 0;
+  for (int i = 0; i < 40; i++)
+    assert_int_equal(mk_buf_append(b, chunk, sizeof chunk, &e), 0);
+  mk_buf_reset(b);
+  assert_int_equal(mk_buf_append(b, chunk, sizeof chunk, &e), 0);
+  mk_buf_free(b);
+  watching = 0;
+}
+
+/* A secret buffer leaves no copy behind: growth wipes the old block and
+ * free wipes the last one. */
+static void test_secret_growth_wipes(void **state) {
+  (void)state;
+  mk_buf b;
+  mk_buf_init_secret(&b, 1u << 20);
+  grow_and_free(&b);
+  assert_true(freed_blocks >= 6); /* 64 -> 4096+: several generations */
+  assert_int_equal(freed_dirty, 0);
+}
+
 static void test_free_secret(void **state) {
   (void)state;
   mk_buf b;
@@ -216,6 +258,7 @@ int main(void) {
       cmocka_unit_test(test_detach),
       cmocka_unit_test(test_free_secret),
       cmocka_unit_test(test_cap_size_max),
+      cmocka_unit_test(test_secret_growth_wipes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,19 @@ static void test_key_is_secret(void **state) {
   assert_false(mk_log_key_is_secret(NULL));
 }
 
+static void test_clean(void **state) {
+  (void)state;
+  char out[32];
+  assert_string_equal(mk_log_clean("/v1/health", out, sizeof out), "/v1/health");
+  assert_string_equal(mk_log_clean("/v1/\xff\xfe", out, sizeof out), "/v1/%FF%FE");
+  assert_string_equal(mk_log_clean("a\nb%c\x1b", out, sizeof out), "a%0Ab%25c%1B");
+  assert_string_equal(mk_log_clean("\xe4\xb8\xad", out, sizeof out), "%E4%B8%AD");
+  /* cut without splitting an escape */
+  assert_string_equal(mk_log_clean("abcd\xff", out, 7), "abcd");
+  assert_string_equal(mk_log_clean("abcdef", out, 4), "abc");
+  assert_string_equal(mk_log_clean(NULL, out, sizeof out), "");
+}
+
 static void test_request_id(void **state) {
   (void)state;
   assert_string_equal(mk_log_request_id(), "");
@@ -347,6 +360,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_redaction_leaves_caller_object, setup, teardown),
       cmocka_unit_test(test_key_is_secret),
       cmocka_unit_test_setup_teardown(test_request_id, setup, teardown),
+      cmocka_unit_test(test_clean),
       cmocka_unit_test_setup_teardown(test_level_filter, setup, teardown),
       cmocka_unit_test(test_level_parse),
       cmocka_unit_test_setup_teardown(test_reserved_fields, setup, teardown),

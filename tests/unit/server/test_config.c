@@ -109,7 +109,8 @@ static void test_bad_values(void **state) {
   assert_int_equal(load(&c, env, &e, 2, "--sandbox"), MK_EINVAL);
   assert_non_null(strstr(e.msg, "MKEYD_THREADS"));
   assert_int_equal(load(&c, NULL, &e, 4, "--sandbox", "--tls-cert", "a.pem"), MK_EINVAL);
-  assert_int_equal(load(&c, NULL, &e, 3, "--config", "/nonexistent/mkeyd.ini"), MK_EIO);
+  assert_int_equal(load(&c, NULL, &e, 3, "--config", "/nonexistent/mkeyd.ini"), MK_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "/nonexistent/mkeyd.ini"));
   /* a path longer than the field is refused, not cut */
   char longpath[PATH_MAX + 10];
   memset(longpath, 'a', sizeof longpath - 1);
@@ -169,10 +170,16 @@ static void test_help(void **state) {
   stdout = fopen("/dev/null", "w");
   int rc1 = load(&c, NULL, &e, 2, "--help");
   int rc2 = load(&c, NULL, &e, 2, "--version");
+  /* help answers even when other settings are wrong */
+  const char *const bad_env[] = {"MKEYD_THREADS=abc", NULL};
+  int rc3 = load(&c, bad_env, &e, 4, "--config", "/nonexistent.ini", "--help");
   fclose(stdout);
   stdout = saved;
   assert_int_equal(rc1, 1);
   assert_int_equal(rc2, 1);
+  assert_int_equal(rc3, 1);
+  assert_int_equal(load(&c, NULL, &e, 3, "--sandbox", "--config"), MK_EINVAL);
+  assert_int_equal(load(&c, NULL, &e, 3, "--sandbox", "--config="), MK_EINVAL);
 }
 
 int main(void) {

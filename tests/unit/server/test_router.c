@@ -80,9 +80,9 @@ static void test_method_not_allowed(void **state) {
   (void)state;
   match_t x;
   assert_int_equal(m(&x, "POST", "/v1/health"), MK_ROUTE_NO_METHOD);
-  assert_string_equal(x.allow, "GET");
+  assert_string_equal(x.allow, "GET, HEAD");
   assert_int_equal(m(&x, "PUT", "/v1/auth/auz_1"), MK_ROUTE_NO_METHOD);
-  assert_string_equal(x.allow, "DELETE, GET");
+  assert_string_equal(x.allow, "DELETE, GET, HEAD");
   assert_int_equal(m(&x, "GET", "/v1/cas/x/ocsp"), MK_ROUTE_NO_METHOD);
   assert_string_equal(x.allow, "POST");
 }
@@ -140,6 +140,13 @@ static void test_problem_mapping(void **state) {
                       "id_number");
   assert_int_equal(mk_problem_add_error(p, "uscc", "bad"), 0);
   assert_int_equal(json_array_size(json_object_get(p, "errors")), 2);
+  json_decref(p);
+
+  /* A detail cut mid-character is dropped, not fatal. */
+  p = mk_problem_new(422, "/problems/validation-failed", "t", "bad \xe4\xb8", "f", NULL);
+  assert_non_null(p);
+  assert_null(json_object_get(p, "detail"));
+  assert_int_equal(json_array_size(json_object_get(p, "errors")), 1);
   json_decref(p);
 
   p = mk_problem_new(404, "/problems/not-found", "Not found", NULL, NULL, NULL);
