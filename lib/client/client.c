@@ -355,7 +355,7 @@ static int perform(mk_client *c, const char *method, const char *path, const cha
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
 
-  mk_buf_init(&r->body, max);
+  mk_buf_init_secret(&r->body, max); /* answers carry tokens and key messages */
   CURLcode cc = curl_easy_perform(c->curl);
   if (r->write_rc == MK_ENOMEM)
     MK_FAIL(MK_ENOMEM, e, "out of memory");

@@ -154,7 +154,7 @@ int mk_kek_file_open(const char *path, int create_if_missing, mk_kek **out, mk_e
   unsigned char fresh[MK_KEK_KEY_LEN];
   struct file_kek *k = NULL;
 
-  mk_buf_init(&b, 0);
+  mk_buf_init_secret(&b, 0);
   MK_ENSURE(out != NULL, MK_EINVAL, e, "no KEK handle given");
   *out = NULL;
   rc = mk_file_read_capped(path, 4 * MK_KEK_KEY_LEN, MK_FILE_PRIVATE, &b, e);

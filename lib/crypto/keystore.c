@@ -185,7 +185,7 @@ out:
 int mk_keystore_open(const char *path, const char *passphrase, mk_keystore **ks, mk_err *e) {
   int rc = 0;
   mk_buf b;
-  mk_buf_init(&b, 0);
+  mk_buf_init_secret(&b, 0);
   MK_ENSURE(ks != NULL, MK_EINVAL, e, "no keystore handle given");
   *ks = NULL;
   rc = mk_file_read_capped(path, MK_KEYSTORE_FILE_MAX, MK_FILE_PRIVATE, &b, e);
@@ -293,7 +293,7 @@ int mk_keystore_read_share(mk_keystore *ks, const char *label, const char *path,
                            mk_err *e) {
   int rc = 0;
   mk_buf b;
-  mk_buf_init(&b, 0);
+  mk_buf_init_secret(&b, 0);
   MK_TRY(mk_file_read_capped(path, MK_KEYSTORE_SEALED_MAX, MK_FILE_PRIVATE, &b, e));
   rc = mk_keystore_open_sealed(ks, label, b.data, b.len, plain, e);
   if (rc < 0 && e != NULL)

@@ -5,6 +5,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A message cut to fit may end inside a UTF-8 character; drop the partial
+ * character so the text stays valid (it ends up in JSON answers and logs). */
+static void trim_partial_utf8(char *msg) {
+  size_t n = strlen(msg);
+  size_t i = n;
+  while (i > 0 && n - i < 4 && ((unsigned char)msg[i - 1] & 0xC0) == 0x80)
+    i--;
+  if (i == 0)
+    return;
+  unsigned char lead = (unsigned char)msg[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (lead >= 0x80 && n - (i - 1) < want)
+    msg[i - 1] = '\0';
+}
+
 MK_EXPORT void mk_err_clear(mk_err *e) {
   if (e == NULL)
     return;
@@ -18,8 +33,10 @@ MK_EXPORT int mk_err_set(mk_err *e, int code, const char *fmt, ...) {
   e->code = code;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof e->msg)
+    trim_partial_utf8(e->msg);
   return code;
 }
 
@@ -44,6 +61,7 @@ MK_EXPORT int mk_err_wrap(mk_err *e, const char *fmt, ...) {
     n += m;
   }
   e->msg[n] = '\0';
+  trim_partial_utf8(e->msg);
   if (e->code == MK_OK)
     e->code = MK_EINTERNAL;
   return e->code;

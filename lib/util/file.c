@@ -96,7 +96,7 @@ int mk_file_read_capped(const char *path, size_t max, unsigned flags, mk_buf *ou
   struct stat st;
   unsigned char chunk[4096];
 
-  mk_buf_init(out, max);
+  mk_buf_init_secret(out, max); /* key files: growth must not leave copies */
   MK_ENSURE(path != NULL && path[0] != '\0', MK_EINVAL, e, "no file name given");
   MK_ENSURE((flags & ~(unsigned)MK_FILE_PRIVATE) == 0, MK_EINVAL, e, "bad flags for a read");
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -1,4 +1,5 @@
 #include "mk_test.h"
+#include "util/json.h"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -75,6 +76,29 @@ static void test_wrap_truncates(void **state) {
   assert_int_equal(mk_err_wrap(&e, "%s", big), MK_ECRYPTO);
   assert_int_equal(strlen(e.msg), MK_ERR_MSG_MAX - 1);
   assert_null(strchr(e.msg, 'o'));
+}
+
+/* Cut messages never end inside a UTF-8 character (they become JSON). */
+static void test_truncation_keeps_utf8(void **state) {
+  (void)state;
+  char text[3 * 200 + 1];
+  for (int shift = 0; shift < 3; shift++) {
+    size_t n = 0;
+    for (int i = 0; i < shift; i++)
+      text[n++] = 'a';
+    for (int i = 0; i < 180; i++) {
+      memcpy(text + n, "\xe4\xb8\xad", 3); /* U+4E2D */
+      n += 3;
+    }
+    text[n] = '\0';
+    mk_err e;
+    mk_err_set(&e, MK_EINVAL, "%s", text);
+    assert_true(mk_utf8_valid_text(e.msg, strlen(e.msg), 0));
+    assert_true(strlen(e.msg) >= MK_ERR_MSG_MAX - 4);
+    mk_err_set(&e, MK_EINVAL, "x");
+    mk_err_wrap(&e, "%s", text);
+    assert_true(mk_utf8_valid_text(e.msg, strlen(e.msg), 0));
+  }
 }
 
 static void test_code_names(void **state) {
@@ -172,6 +196,7 @@ int main(void) {
       cmocka_unit_test(test_wrap),
       cmocka_unit_test(test_wrap_truncates),
       cmocka_unit_test(test_code_names),
+      cmocka_unit_test(test_truncation_keeps_utf8),
       cmocka_unit_test(test_ossl_drains_queue),
       cmocka_unit_test(test_guards),
   };
