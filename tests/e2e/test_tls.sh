@@ -35,4 +35,13 @@ check_fails "certificate from an unknown CA refused by the client" \
 check_fails "plain HTTP on the HTTPS port gets nothing" \
   curl -fsS -o /dev/null --max-time 5 "${MK_URL/https/http}/v1/health"
 mk_stop
+
+chmod 644 "$d/srv.key"
+if "$MKEYD" --data "$MK_TMP/tls2" --listen 127.0.0.1:0 --tls-cert "$d/srv.pem" \
+  --tls-key "$d/srv.key" >"$MK_TMP/o" 2>&1; then
+  fail "TLS key readable by others refused"
+else
+  grep -q "chmod 600" "$MK_TMP/o" && pass "TLS key readable by others refused" \
+    || fail "TLS key readable by others refused: $(cat "$MK_TMP/o")"
+fi
 mk_done
