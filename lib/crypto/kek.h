@@ -68,9 +68,10 @@ int mk_kek_file_open(const char *path, int create_if_missing, mk_kek **out,
 int mk_kek_wrap(mk_kek *k, const char *label, const void *in, size_t n, mk_buf *out,
                 mk_err *e) MK_MUST_CHECK;
 
-/* Open an MKWR blob under label; the plaintext is appended to out (wipe it
- * with mk_buf_free_secret). Not a blob / other version: MK_EINVAL. Another
- * KEK's id, a failed tag (tampering, wrong label): MK_ECRYPTO. */
+/* Open an MKWR blob under label; the plaintext is appended to out (start it
+ * with mk_buf_init_secret so growth leaves no copies; mk_buf_free_secret).
+ * Not a blob / other version: MK_EINVAL. Another KEK's id, a failed tag
+ * (tampering, wrong label): MK_ECRYPTO. */
 int mk_kek_unwrap(mk_kek *k, const char *label, const void *in, size_t n, mk_buf *out,
                   mk_err *e) MK_MUST_CHECK;
 

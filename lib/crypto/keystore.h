@@ -69,10 +69,10 @@ void mk_keystore_free(mk_keystore *ks);
 int mk_keystore_seal(mk_keystore *ks, const char *label, const void *plain, size_t n,
                      mk_buf *out, mk_err *e) MK_MUST_CHECK;
 
-/* Open an MKDS record under label; the plaintext is appended to plain (wipe
- * it with mk_buf_free_secret). Not MKDS / another version or algorithm /
- * truncated: MK_EINVAL. Wrong label, another keystore or any changed byte:
- * MK_ECRYPTO. */
+/* Open an MKDS record under label; the plaintext is appended to plain (start
+ * it with mk_buf_init_secret so growth leaves no copies; mk_buf_free_secret).
+ * Not MKDS / another version or algorithm / truncated: MK_EINVAL. Wrong
+ * label, another keystore or any changed byte: MK_ECRYPTO. */
 int mk_keystore_open_sealed(mk_keystore *ks, const char *label, const void *in, size_t n,
                             mk_buf *plain, mk_err *e) MK_MUST_CHECK;
 
