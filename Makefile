@@ -1,12 +1,13 @@
 # Thin wrapper over CMake. `make` builds into build/ (programs in build/bin/),
 # `make test` builds an ASan+UBSan tree in build-asan/ and runs ctest,
-# `make run` starts mkeyd on 127.0.0.1:8080 with sandbox providers.
+# `make run` starts mkeyd on 127.0.0.1:8080 with sandbox providers,
+# `make bench` runs every benchmark on the release build.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 # cmake's own make runs need no jobserver or directory chatter from this one.
 BUILD_ENV = env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS
 
-.PHONY: all build deps test run fuzz clean
+.PHONY: all build deps test run bench fuzz clean
 
 all: build
 
@@ -24,6 +25,9 @@ test: deps
 
 run: build
 	@scripts/run.sh
+
+bench: build
+	@build/bin/mkey-bench all
 
 fuzz:
 	@scripts/deps.sh fuzz

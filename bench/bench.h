@@ -1,0 +1,22 @@
+/*
+ * mkey-bench: each benchmark measures mkey and a reference in the same run
+ * (e.g. OpenSSL's own single-key operation) and prints both rates and their
+ * ratio, so the figure means the same on any machine. Never used by tests.
+ */
+#ifndef MK_BENCH_H
+#define MK_BENCH_H
+
+#include <stdint.h>
+
+/* Run fn(arg) repeatedly for about seconds; returns operations per second,
+ * or a negative value when fn failed (it returns non-zero on failure). */
+double bench_rate(double seconds, int (*fn)(void *), void *arg);
+
+/* One result line: name, rate, and the ratio to a reference rate (ref <= 0:
+ * no ratio). Also kept for the JSON summary with --json. */
+void bench_report(const char *name, double ops, const char *ref_name, double ref_ops);
+
+/* Benchmark groups: return 0 when every measurement ran. */
+int bench_crypto(double seconds);
+
+#endif
