@@ -7,7 +7,8 @@
 /* Deepest nesting in buf, counted without parsing so that a hostile body
  * cannot make jansson recurse before the bound applies. Brackets inside
  * strings do not count; a backslash hides the byte after it, so "\"" does not
- * end a string. Returns 0, or MK_ETOOBIG as soon as the bound is passed. */
+ * end a string. Returns 0, or MK_EINVAL as soon as the bound is passed: the
+ * body is malformed for mkey, not too large (that is max_len's job). */
 static int check_depth(const unsigned char *p, size_t len, mk_err *e) {
   size_t depth = 0;
   int in_string = 0;
@@ -27,7 +28,7 @@ static int check_depth(const unsigned char *p, size_t len, mk_err *e) {
     case '[':
     case '{':
       if (++depth > MK_JSON_DEPTH_MAX)
-        return mk_err_set(e, MK_ETOOBIG, "JSON nested deeper than %d", MK_JSON_DEPTH_MAX);
+        return mk_err_set(e, MK_EINVAL, "JSON nested deeper than %d", MK_JSON_DEPTH_MAX);
       break;
     case ']':
     case '}':
@@ -271,76 +272,4 @@ int mk_json_only_keys(const json_t *obj, const char *const *allowed, char *field
   }
 out:
   return rc;
-}
-
-/* ---- UTF-8 (RFC 3629 §4) --------------------------------------------------- */
-
-/* Length of the well-formed sequence at p (at most n bytes), 0 if none. The
- * second-byte ranges exclude overlongs (C0, C1, E0 80..9F, F0 80..8F),
- * surrogates (ED A0..BF) and code points past U+10FFFF (F4 90.., F5..FF). */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
-  unsigned char c = p[0];
-  size_t want;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    want = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    want = 3;
-    if (c == 0xE0)
-      lo = 0xA0;
-    else if (c == 0xED)
-      hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    want = 4;
-    if (c == 0xF0)
-      lo = 0x90;
-    else if (c == 0xF4)
-      hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (n < want || p[1] < lo || p[1] > hi)
-    return 0;
-  for (size_t i = 2; i < want; i++)
-    if ((p[i] & 0xC0) != 0x80)
-      return 0;
-  return want;
-}
-
-int mk_utf8_valid_text(const char *s, size_t len, int allow_newlines) {
-  if (s == NULL)
-    return len == 0;
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = p[i];
-    if (c < 0x20) {
-      if (!(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
-        return 0;
-      i++;
-      continue;
-    }
-    /* DEL is a control too (Unicode Cc), as are C1 U+0080..U+009F (C2 80..9F). */
-    if (c == 0x7F)
-      return 0;
-    size_t k = utf8_seq(p + i, len - i);
-    if (k == 0)
-      return 0;
-    if (c == 0xC2 && p[i + 1] <= 0x9F)
-      return 0;
-    i += k;
-  }
-  return 1;
-}
-
-size_t mk_utf8_count(const char *s, size_t len) {
-  size_t count = 0;
-  if (s == NULL)
-    return 0;
-  for (size_t i = 0; i < len; i++)
-    if (((unsigned char)s[i] & 0xC0) != 0x80)
-      count++;
-  return count;
 }

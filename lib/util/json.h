@@ -10,14 +10,16 @@
 #include <jansson.h>
 
 #include "mkey/mkey.h"
+#include "util/utf8.h" /* mk_utf8_valid_text, mk_utf8_count: callers of json.h use them */
 
 #define MK_JSON_DEPTH_MAX 32
 
 /* Parse len bytes (need not be NUL-terminated) as one JSON value (any type;
  * trailing bytes other than whitespace are an error). Fails with MK_ETOOBIG
- * past max_len bytes or MK_JSON_DEPTH_MAX nesting, MK_EINVAL for bad syntax,
- * invalid UTF-8 or duplicate keys (message has line and column, never the
- * offending input). Caller owns *out (json_decref); NULL on failure. */
+ * past max_len bytes (the body is too large), MK_EINVAL for nesting deeper
+ * than MK_JSON_DEPTH_MAX, bad syntax, invalid UTF-8 or duplicate keys (a
+ * malformed body; the message has line and column, never the offending
+ * input). Caller owns *out (json_decref); NULL on failure. */
 int mk_json_parse(const void *buf, size_t len, size_t max_len, json_t **out, mk_err *e) MK_MUST_CHECK;
 
 /* Parse and require an object. */
@@ -54,12 +56,5 @@ int mk_json_get_array(const json_t *obj, const char *key, int required, size_t m
 /* Reject keys in obj that are not in the NULL-terminated list allowed. */
 int mk_json_only_keys(const json_t *obj, const char *const *allowed, char *field,
                       mk_err *e) MK_MUST_CHECK;
-
-/* 1 when s (len bytes) is valid UTF-8 (RFC 3629: no overlongs, surrogates or
- * code points past U+10FFFF) without NUL, C0/C1 controls or DEL, other than
- * those allowed by allow_newlines (\n, \r, \t). */
-int mk_utf8_valid_text(const char *s, size_t len, int allow_newlines);
-/* Number of Unicode code points in valid UTF-8 s. */
-size_t mk_utf8_count(const char *s, size_t len);
 
 #endif

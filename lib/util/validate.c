@@ -7,12 +7,16 @@
  * Messages say what is wrong but never repeat the whole value: ID, card and
  * phone numbers are personal data, and error messages may end up in logs.
  */
-#include "util/guard.h"
+#include "util/validate.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+
+#include "util/guard.h"
+#include "util/time.h"
+#include "util/utf8.h"
 
 #define ID_LEN 18
 #define USCC_LEN 18
@@ -35,18 +39,6 @@ static bool id_province_known(int p) {
          p == 81 || p == 82 || p == 83;
 }
 
-static bool is_leap(int y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static bool date_real(int y, int m, int d) {
-  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1)
-    return false;
-  int last = mdays[m - 1] + (m == 2 && is_leap(y));
-  return d <= last;
-}
-
 static int digits_value(const char *s, size_t n) {
   int v = 0;
   for (size_t i = 0; i < n; i++)
@@ -54,19 +46,17 @@ static int digits_value(const char *s, size_t n) {
   return v;
 }
 
-/* Today as YYYYMMDD in China Standard Time (UTC+8, no daylight saving): the
- * birth date in an ID number is a Beijing date, and a child born after
- * midnight there is still "tomorrow" in UTC for up to eight hours. */
-static int today_china(int *ymd, mk_err *e) {
-  time_t now = time(NULL);
-  struct tm tm;
-  if (now == (time_t)-1)
-    return mk_err_set(e, MK_EINTERNAL, "cannot read the system clock");
-  time_t cst = now + 8 * 3600;
-  if (gmtime_r(&cst, &tm) == NULL)
-    return mk_err_set(e, MK_EINTERNAL, "cannot convert the system clock to a date");
-  *ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
-  return 0;
+#define SECS_PER_DAY 86400
+/* China Standard Time is UTC+8 all year (no daylight saving since 1991). */
+#define CST_OFFSET (8 * 3600)
+
+/* Days since 1970-01-01 of the Beijing date at now: the birth date in an ID
+ * number is a Beijing date, and a child born after midnight there is still
+ * "tomorrow" in UTC for up to eight hours. Floor division, so instants
+ * before 1970 fall on the right day too. */
+static int64_t today_china(int64_t now) {
+  int64_t t = now > INT64_MAX - CST_OFFSET ? INT64_MAX : now + CST_OFFSET;
+  return t / SECS_PER_DAY - (t % SECS_PER_DAY < 0);
 }
 
 /* ISO 7064 MOD 11-2 as GB 11643-1999 applies it: position i counted from the
@@ -79,7 +69,7 @@ static char id_check_char(const char *s) {
   return "10X98765432"[sum % 11];
 }
 
-MK_EXPORT int mk_valid_id_number(const char *s, mk_err *e) {
+int mk_valid_id_number_at(const char *s, int64_t now, mk_err *e) {
   int rc = 0;
   MK_ENSURE(s != NULL, MK_EINVAL, e, "ID number is missing");
   size_t n = strnlen(s, ID_LEN + 1);
@@ -101,15 +91,22 @@ MK_EXPORT int mk_valid_id_number(const char *s, mk_err *e) {
   int y = digits_value(s + 6, 4), m = digits_value(s + 10, 2), d = digits_value(s + 12, 2);
   int birth = y * 10000 + m * 100 + d;
   /* The birth date is echoed, never the whole number (see top of file). */
-  MK_ENSURE(date_real(y, m, d), MK_EINVAL, e, "ID number birth date %08d is not a date", birth);
+  MK_ENSURE(mk_date_valid(y, m, d), MK_EINVAL, e, "ID number birth date %08d is not a date",
+            birth);
   MK_ENSURE(birth >= 19000101, MK_EINVAL, e, "ID number birth date is before 1900-01-01");
-  int today = 0;
-  MK_TRY(today_china(&today, e));
-  MK_ENSURE(birth <= today, MK_EINVAL, e, "ID number birth date is in the future");
+  MK_ENSURE(mk_days_from_civil(y, (unsigned)m, (unsigned)d) <= today_china(now), MK_EINVAL, e,
+            "ID number birth date is in the future");
 
   MK_ENSURE(id_check_char(s) == s[17], MK_EINVAL, e, "ID number check character is wrong");
 out:
   return rc;
+}
+
+MK_EXPORT int mk_valid_id_number(const char *s, mk_err *e) {
+  time_t now = time(NULL);
+  if (now == (time_t)-1)
+    return mk_err_set(e, MK_EINTERNAL, "cannot read the system clock");
+  return mk_valid_id_number_at(s, (int64_t)now, e);
 }
 
 /* ---- unified social credit code, GB 32100-2015 ------------------------ */
@@ -259,50 +256,6 @@ out:
 
 /* ---- person name ------------------------------------------------------ */
 
-/* Decode one UTF-8 sequence from p (left > 0 bytes before the NUL) into *cp.
- * Returns its length, or 0 when it is malformed: the ranges of Unicode 15
- * table 3-7 refuse overlong forms, surrogates and values over U+10FFFF. */
-static size_t utf8_next(const unsigned char *p, size_t left, uint32_t *cp) {
-  unsigned char b = p[0];
-  unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-  size_t len;
-  uint32_t c;
-  if (b < 0x80) {
-    *cp = b;
-    return 1;
-  } else if (b >= 0xC2 && b <= 0xDF) {
-    len = 2;
-    c = b & 0x1F;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    len = 3;
-    c = b & 0x0F;
-    if (b == 0xE0)
-      lo = 0xA0;
-    if (b == 0xED)
-      hi = 0x9F;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    len = 4;
-    c = b & 0x07;
-    if (b == 0xF0)
-      lo = 0x90;
-    if (b == 0xF4)
-      hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (left < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if (p[i] < lo || p[i] > hi)
-      return 0;
-    lo = 0x80;
-    hi = 0xBF;
-    c = (c << 6) | (p[i] & 0x3F);
-  }
-  *cp = c;
-  return len;
-}
-
 static bool is_control(uint32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
 
 /* Spaces other than U+0020 (Unicode White_Space): they look like a space but
@@ -337,10 +290,10 @@ MK_EXPORT int mk_valid_person_name(const char *s, mk_err *e) {
   size_t chars = 0;
   uint32_t c = 0;
   for (size_t off = 0; off < n;) {
-    size_t len = utf8_next(p + off, n - off, &c);
+    int len = mk_utf8_next(p + off, n - off, &c);
     chars++;
     /* Names never appear in messages: a position and a code point do. */
-    MK_ENSURE(len != 0, MK_EINVAL, e, "name is not valid UTF-8 at character %zu", chars);
+    MK_ENSURE(len > 0, MK_EINVAL, e, "name is not valid UTF-8 at character %zu", chars);
     MK_ENSURE(chars <= NAME_MAX_CHARS, MK_EINVAL, e, "name is too long (more than %d characters)",
               NAME_MAX_CHARS);
     MK_ENSURE(!is_control(c), MK_EINVAL, e, "name character %zu is a control character (U+%04X)",
@@ -353,7 +306,7 @@ MK_EXPORT int mk_valid_person_name(const char *s, mk_err *e) {
     MK_ENSURE(!is_noncharacter(c), MK_EINVAL, e, "name character %zu is a Unicode noncharacter (U+%04X)",
               chars, (unsigned)c);
     MK_ENSURE(!(chars == 1 && c == ' '), MK_EINVAL, e, "name must not start with a space");
-    off += len;
+    off += (size_t)len;
   }
   MK_ENSURE(c != ' ', MK_EINVAL, e, "name must not end with a space");
 out:

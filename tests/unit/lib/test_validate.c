@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/validate.h"
+
 typedef int (*validator)(const char *, mk_err *);
 
 /* Assert that v rejects s with MK_EINVAL, that the message contains want (may
@@ -287,25 +289,56 @@ static void test_id_date_bounds(void **state) {
   t_date(-86400, &y, &m, &d);
   t_make_id(s, "330402", y, m, d, "123");
   expect_valid(mk_valid_id_number, s);
-  /* Tomorrow in Beijing; retried if midnight there passes during the call. */
-  for (;;) {
-    int y2, m2, d2;
-    t_date(8 * 3600 + 86400, &y, &m, &d);
-    t_make_id(s, "330402", y, m, d, "123");
-    mk_err e;
-    int rc = mk_valid_id_number(s, &e);
-    t_date(8 * 3600 + 86400, &y2, &m2, &d2);
-    if (y2 != y || m2 != m || d2 != d)
-      continue;
-    assert_int_equal(rc, MK_EINVAL);
-    assert_non_null(strstr(e.msg, "in the future"));
-    break;
-  }
   t_date(2 * 86400, &y, &m, &d); /* tomorrow at the least, in any time zone */
   t_make_id(s, "330402", y, m, d, "123");
   expect_invalid(mk_valid_id_number, s, "in the future");
   t_make_id(s, "330402", 2099, 12, 31, "123");
   expect_invalid(mk_valid_id_number, s, "in the future");
+}
+
+/* Valid or "in the future" for an ID born on y-m-d, checked at now. */
+static void expect_born_at(int y, int m, int d, int64_t now, int ok) {
+  char s[19];
+  mk_err e;
+  mk_err_clear(&e);
+  t_make_id(s, "330402", y, m, d, "123");
+  int rc = mk_valid_id_number_at(s, now, &e);
+  if (ok && rc != 0)
+    fail_msg("born %04d-%02d-%02d refused at %lld: %s", y, m, d, (long long)now, e.msg);
+  if (!ok) {
+    assert_int_equal(rc, MK_EINVAL);
+    assert_non_null(strstr(e.msg, "in the future"));
+  }
+}
+
+/* The birth date is a Beijing (UTC+8) date: midnight there is 16:00 UTC the
+ * day before. Instants from Python's calendar.timegm. */
+static void test_id_beijing_midnight(void **state) {
+  (void)state;
+  const int64_t before = 1709222399; /* 2024-02-29T15:59:59Z = 23:59:59 in Beijing */
+  const int64_t at = 1709222400;     /* 2024-02-29T16:00:00Z = 03-01 00:00 in Beijing */
+  expect_born_at(2024, 2, 29, before, 1);
+  expect_born_at(2024, 3, 1, before, 0);
+  expect_born_at(2024, 3, 1, at, 1);
+  expect_born_at(2024, 3, 2, at, 0);
+  /* New year arrives in Beijing first. */
+  expect_born_at(2026, 1, 1, 1767196799, 0); /* 2025-12-31T15:59:59Z */
+  expect_born_at(2026, 1, 1, 1767196800, 1); /* 2025-12-31T16:00:00Z */
+  expect_born_at(2025, 12, 31, 1767196800, 1);
+  /* Before 1970 the day is floored, not truncated toward zero. */
+  expect_born_at(1970, 1, 1, -8 * 3600, 1);     /* 1970-01-01 00:00 in Beijing */
+  expect_born_at(1970, 1, 1, -8 * 3600 - 1, 0); /* 1969-12-31 23:59:59 there */
+  expect_born_at(1969, 12, 31, -8 * 3600 - 1, 1);
+  expect_born_at(1900, 1, 1, -2208988800 - 8 * 3600, 1); /* 1900-01-01 00:00 in Beijing */
+  expect_born_at(1900, 1, 2, -2208988800 - 8 * 3600, 0);
+  /* Instants far outside any calendar do not overflow. */
+  expect_born_at(2099, 12, 31, INT64_MAX, 1);
+  expect_born_at(1990, 3, 7, INT64_MIN, 0);
+  /* The other checks do not depend on the instant. */
+  mk_err e;
+  assert_mk_fails(mk_valid_id_number_at("330402199003071238", at, &e), MK_EINVAL);
+  assert_non_null(strstr(e.msg, "check character"));
+  assert_mk_ok(mk_valid_id_number_at("330402199003071237", at, &e));
 }
 
 static void test_id_lower_case_x(void **state) {
@@ -658,6 +691,7 @@ int main(void) {
       cmocka_unit_test(test_id_province),
       cmocka_unit_test(test_id_calendar),
       cmocka_unit_test(test_id_date_bounds),
+      cmocka_unit_test(test_id_beijing_midnight),
       cmocka_unit_test(test_id_lower_case_x),
       cmocka_unit_test(test_uscc_known_valid),
       cmocka_unit_test(test_uscc_helper_matches_vectors),
