@@ -8,13 +8,14 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "store/store_impl.h"
+#include "util/enc.h"
 #include "util/guard.h"
+#include "util/time.h"
 
 /* build/gen/migrations.c: server/store/migrations/NNNN_name.sql in name order */
 extern const struct mk_embedded mk_migrations[];
@@ -36,8 +37,9 @@ struct mk_stmt {
 
 struct mk_db {
   mk_store *s;
-  void *conn; /* driver connection; NULL after it had to be dropped */
-  int idle;   /* in the pool's free list */
+  void *conn;      /* driver connection; NULL after it had to be dropped */
+  int idle;        /* in the pool's free list */
+  pthread_t owner; /* the thread that acquired it; meaningful while !idle */
   uint64_t tick;
   struct mk_stmt cache[STMT_CACHE];
 };
@@ -71,13 +73,28 @@ static void unlock(mk_store *s) {
     abort();
 }
 
+/* A connection pushed twice would later be handed to two threads at once,
+ * and a push past size would write beyond the free list: both are refused. */
 static void put_back(mk_store *s, mk_db *db) {
   lock(s);
-  db->idle = 1;
-  s->free[s->nfree++] = db;
-  if (pthread_cond_signal(&s->cv) != 0)
-    abort();
+  if (!db->idle && s->nfree < s->size) {
+    db->idle = 1;
+    s->free[s->nfree++] = db;
+    if (pthread_cond_signal(&s->cv) != 0)
+      abort();
+  }
   unlock(s);
+}
+
+/* 1 when the calling thread holds db (acquired it and has not released it).
+ * Read under the lock: another thread may be acquiring db right now. */
+static int held_by_caller(mk_store *s, const mk_db *db) {
+  if (db->s != s)
+    return 0;
+  lock(s);
+  int held = !db->idle && pthread_equal(db->owner, pthread_self());
+  unlock(s);
+  return held;
 }
 
 static void drop_statements(mk_db *db) {
@@ -152,6 +169,7 @@ int mk_store_acquire(mk_store *s, mk_db **out, mk_err *e) {
   if (s->nfree > 0) {
     db = s->free[--s->nfree];
     db->idle = 0;
+    db->owner = pthread_self();
   }
   unlock(s);
   MK_ENSURE(db != NULL, MK_ERATE, e, "no database connection free");
@@ -169,7 +187,10 @@ out:
 }
 
 void mk_store_release(mk_store *s, mk_db *db) {
-  if (db == NULL || db->idle)
+  /* A second release is a no-op, even after another thread acquired the
+   * same connection: resetting its statements or rolling back its
+   * transaction from here would break that thread's work. */
+  if (db == NULL || !held_by_caller(s, db))
     return;
   const struct mk_store_driver *drv = s->drv;
   for (int i = 0; i < STMT_CACHE; i++) {
@@ -508,11 +529,7 @@ static int sha256_hex(const void *p, size_t len, char out[2 * 32 + 1], mk_err *e
   unsigned int mdlen = 0;
   MK_TRY_OSSL(EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL), e, "SHA-256");
   MK_ENSURE(mdlen == 32, MK_EINTERNAL, e, "SHA-256 gave %u bytes", mdlen);
-  for (unsigned int i = 0; i < mdlen; i++) {
-    out[2 * i] = "0123456789abcdef"[md[i] >> 4];
-    out[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
-  }
-  out[2 * mdlen] = '\0';
+  MK_TRY(mk_hex_encode(md, mdlen, out, 2 * 32 + 1, e));
 out:
   return rc;
 }
@@ -560,22 +577,13 @@ out:
   return rc;
 }
 
-static int utc_now(char out[32], mk_err *e) {
-  struct tm tm;
-  time_t t = time(NULL);
-  if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
-      strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) /* RFC 3339, UTC */
-    return mk_err_set(e, MK_EINTERNAL, "cannot read the clock");
-  return 0;
-}
-
 /* Apply one migration in its own transaction, unless another mkeyd starting
  * at the same moment got there first. */
 static int apply(mk_db *db, const struct known *m, mk_err *e) {
   int rc = 0, found = 0, refused = 0;
   mk_stmt *st = NULL;
-  char now[32];
-  MK_TRY(utc_now(now, e));
+  char now[MK_TIME_TEXT_MAX];
+  MK_TRY(mk_time_format(mk_time_now(), now, e)); /* RFC 3339 UTC */
   MK_TRY(mk_db_begin(db, e));
   MK_TRY(mk_db_prepare(db, "SELECT name, sha256 FROM schema_migrations WHERE version = $1", &st,
                        e));

@@ -1,6 +1,7 @@
 /* The store against real SQLite files in a temporary directory. */
 #include <dirent.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -669,15 +670,56 @@ static void test_pool_exhaustion_times_out(void **state) {
   mk_store_close(s);
 }
 
+/* A second thread that holds a connection. cmocka's asserts belong to the
+ * test's own thread, so it records what went wrong for the test to check. */
 struct holder {
   mk_store *s;
   mk_db *db;
+  int tx;         /* write a row in a transaction, committed after go */
+  sem_t acquired; /* posted once db is held (or acquiring failed) */
+  sem_t go;       /* posted by the test to let it finish (tx only) */
+  int rc;         /* first failure, 0 when none */
+  char msg[MK_ERR_MSG_MAX];
 };
 
-static void *release_later(void *arg) {
+static void holder_init(struct holder *h, mk_store *s, int tx) {
+  memset(h, 0, sizeof *h);
+  h->s = s;
+  h->tx = tx;
+  assert_int_equal(sem_init(&h->acquired, 0, 0), 0);
+  assert_int_equal(sem_init(&h->go, 0, 0), 0);
+}
+
+static void holder_done(struct holder *h) {
+  if (h->rc != 0)
+    fail_msg("holder thread failed (%d): %s", h->rc, h->msg);
+  sem_destroy(&h->acquired);
+  sem_destroy(&h->go);
+}
+
+static void *hold(void *arg) {
   struct holder *h = arg;
-  struct timespec ts = {0, 200 * 1000000L};
-  nanosleep(&ts, NULL);
+  mk_err e = {0};
+  int rc = mk_store_acquire(h->s, &h->db, &e);
+  if (rc == 0 && h->tx)
+    rc = mk_db_begin(h->db, &e);
+  if (rc == 0 && h->tx)
+    rc = insert_t(h->db, "held", &e);
+  h->rc = rc;
+  sem_post(&h->acquired);
+  if (h->tx) {
+    while (sem_wait(&h->go) != 0)
+      ;
+    if (rc == 0)
+      rc = mk_db_commit(h->db, &e);
+  } else {
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  if (h->rc == 0 && rc != 0)
+    h->rc = rc;
+  if (rc != 0)
+    snprintf(h->msg, sizeof h->msg, "%s", e.msg);
   mk_store_release(h->s, h->db);
   return NULL;
 }
@@ -685,20 +727,71 @@ static void *release_later(void *arg) {
 static void test_pool_waiter_is_woken(void **state) {
   struct fx *f = *state;
   mk_store *s = open_with_t(f, 1, 10000);
-  struct holder h = {s, NULL};
+  struct holder h;
   mk_db *db = NULL;
   mk_err e = {0};
   pthread_t t;
-  assert_mk_ok(mk_store_acquire(s, &h.db, &e));
+  holder_init(&h, s, 0);
+  assert_int_equal(pthread_create(&t, NULL, hold, &h), 0);
+  assert_int_equal(sem_wait(&h.acquired), 0);
   double t0 = mono_ms();
-  assert_int_equal(pthread_create(&t, NULL, release_later, &h), 0);
   assert_mk_ok(mk_store_acquire(s, &db, &e));
   double waited = mono_ms() - t0;
   assert_int_equal(pthread_join(t, NULL), 0);
+  holder_done(&h);
   assert_ptr_equal(db, h.db);
   assert_true(waited >= 150.0);
   assert_true(waited < 5000.0); /* woken by the release, not the timeout */
   mk_store_release(s, db);
+  mk_store_close(s);
+}
+
+/* Both connections of a pool of two can be taken, once each, and no more. */
+static void expect_pool_of_two(mk_store *s) {
+  mk_db *a = NULL, *b = NULL, *c = NULL;
+  mk_err e = {0};
+  assert_mk_ok(mk_store_acquire(s, &a, &e));
+  assert_mk_ok(mk_store_acquire(s, &b, &e));
+  assert_ptr_not_equal(a, b);
+  assert_mk_fails(mk_store_acquire(s, &c, &e), MK_ERATE);
+  mk_store_release(s, a);
+  mk_store_release(s, b);
+}
+
+static void test_double_release_is_noop(void **state) {
+  struct fx *f = *state;
+  mk_store *s = open_with_t(f, 2, 150);
+  mk_db *a = NULL, *b = NULL, *c = NULL;
+  mk_err e = {0};
+  struct holder h;
+  pthread_t t;
+
+  /* In one thread. */
+  assert_mk_ok(mk_store_acquire(s, &a, &e));
+  mk_store_release(s, a);
+  mk_store_release(s, a);
+  expect_pool_of_two(s);
+
+  /* Another thread takes the connection in between: the stale release must
+   * neither put it back nor roll back that thread's transaction. */
+  assert_mk_ok(mk_store_acquire(s, &a, &e));
+  mk_store_release(s, a);
+  holder_init(&h, s, 1);
+  assert_int_equal(pthread_create(&t, NULL, hold, &h), 0);
+  assert_int_equal(sem_wait(&h.acquired), 0);
+  assert_ptr_equal(h.db, a); /* the free list is a stack: last released, first taken */
+  mk_store_release(s, a);
+  assert_mk_ok(mk_store_acquire(s, &b, &e));
+  assert_ptr_not_equal(b, a);
+  assert_mk_fails(mk_store_acquire(s, &c, &e), MK_ERATE); /* a is not free */
+  assert_null(c);
+  assert_int_equal(sem_post(&h.go), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  holder_done(&h); /* its commit found the transaction still open */
+  assert_int_equal(count_rows(b, "SELECT COUNT(*) FROM t WHERE id = 'held'"), 1);
+  mk_store_release(s, b);
+  mk_store_release(s, b);
+  expect_pool_of_two(s);
   mk_store_close(s);
 }
 
@@ -778,6 +871,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_release_rolls_back, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool_exhaustion_times_out, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pool_waiter_is_woken, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_double_release_is_noop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
