@@ -1,8 +1,6 @@
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/guard.h"
 #include "util/json.h"
 
@@ -53,9 +52,11 @@ int cli_print_json(const json_t *v) {
 /* ---- dispatch ---------------------------------------------------------------- */
 
 const char cmd_help_usage[] =
-    "usage: mkey help [<command>]\n"
+    "usage: mkey help [--json] [<command>]\n"
     "\n"
-    "Show the list of commands, or the usage of one command.\n";
+    "Show the list of commands, or the usage of one command.\n"
+    "--json prints [{\"name\":…,\"summary\":…}, …], or for one command\n"
+    "{\"name\":…,\"summary\":…,\"usage\":…}.\n";
 
 static const char global_usage[] =
     "usage: mkey [--server <url>] [--profile <name>] [--json] <command> [<args>]\n";
@@ -83,9 +84,44 @@ void cli_print_help(const struct cli_command *commands, FILE *out) {
   fputs(global_usage, out);
   fputs("\ncommands:\n", out);
   for (const struct cli_command *c = commands; c->name != NULL; c++)
-    fprintf(out, "  %-12s %s\n", c->name, c->help);
+    fprintf(out, "  %-12s %s\n", c->name, c->summary);
   fputc('\n', out);
   fputs(global_options, out);
+}
+
+/* The command list on stdout: text, or with --json an array of
+ * {"name","summary"} (a list is an array, as for every --json list). */
+static int show_help(const struct cli *ctx) {
+  if (!ctx->json) {
+    cli_print_help(ctx->commands, stdout);
+    return CLI_OK;
+  }
+  int rc = CLI_OK;
+  json_t *doc = json_array();
+  if (doc == NULL)
+    return cli_error("out of memory");
+  for (const struct cli_command *c = ctx->commands; c->name != NULL && rc == CLI_OK; c++)
+    if (json_array_append_new(doc, json_pack("{s:s, s:s}", "name", c->name, "summary",
+                                             c->summary)) != 0)
+      rc = cli_error("out of memory");
+  if (rc == CLI_OK)
+    rc = cli_print_json(doc);
+  json_decref(doc);
+  return rc;
+}
+
+/* One command's usage on stdout: text, or with --json
+ * {"name","summary","usage"}. */
+static int show_usage(const struct cli *ctx, const struct cli_command *c) {
+  if (!ctx->json) {
+    fputs(c->usage, stdout);
+    return CLI_OK;
+  }
+  json_t *doc =
+      json_pack("{s:s, s:s, s:s}", "name", c->name, "summary", c->summary, "usage", c->usage);
+  int rc = doc != NULL ? cli_print_json(doc) : cli_error("out of memory");
+  json_decref(doc);
+  return rc;
 }
 
 int cmd_help(int argc, const char **argv, struct cli *ctx) {
@@ -94,17 +130,14 @@ int cmd_help(int argc, const char **argv, struct cli *ctx) {
   int rc = cli_parse_options(ctx, argc, argv, NULL, args, 1, &nargs, cmd_help_usage);
   if (rc != 0)
     return rc;
-  if (nargs == 0) {
-    cli_print_help(ctx->commands, stdout);
-    return CLI_OK;
-  }
+  if (nargs == 0)
+    return show_help(ctx);
   const struct cli_command *c = cli_find_command(ctx->commands, args[0]);
   if (c == NULL) {
     fprintf(stderr, "mkey: '%s' is not a mkey command. See 'mkey help'.\n", args[0]);
     return CLI_USAGE;
   }
-  fputs(c->usage, stdout);
-  return CLI_OK;
+  return show_usage(ctx, c);
 }
 
 /* "--name value" or "--name=value": *value set and *i advanced past what
@@ -224,10 +257,10 @@ int cli_parse_options(struct cli *ctx, int argc, const char **argv, const struct
   return 0;
 }
 
-/* --help or -h among a command's arguments, before any "--". */
-static int wants_help(int argc, const char **argv) {
+/* name or alias (may be NULL) among a command's arguments, before any "--". */
+static int has_flag(int argc, const char **argv, const char *name, const char *alias) {
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+    if (strcmp(argv[i], name) == 0 || (alias != NULL && strcmp(argv[i], alias) == 0))
       return 1;
   return 0;
 }
@@ -256,12 +289,14 @@ int cli_main(const struct cli_command *commands, int argc, const char **argv) {
       return CLI_USAGE;
     }
   }
-  if (cmd != NULL && (ctx.help || wants_help(argc - i, argv + i))) {
-    fputs(cmd->usage, stdout);
-    rc = CLI_OK;
+  if (cmd != NULL && (ctx.help || has_flag(argc - i, argv + i, "--help", "-h"))) {
+    /* The command's options are not parsed when only its usage is asked
+     * for; --json among them still chooses the form. */
+    if (has_flag(argc - i, argv + i, "--json", NULL))
+      ctx.json = 1;
+    rc = show_usage(&ctx, cmd);
   } else if (ctx.help) {
-    cli_print_help(commands, stdout);
-    rc = CLI_OK;
+    rc = show_help(&ctx);
   } else if (cmd == NULL && ctx.version && (cmd = cli_find_command(commands, "version")) != NULL) {
     const char *vargv[] = {"version", NULL};
     rc = cmd->fn(1, vargv, &ctx);
@@ -379,7 +414,7 @@ out:
 }
 
 int cli_profile_load(const char *name, json_t **out, mk_err *e) {
-  int rc = 0, fd = -1;
+  int rc = 0;
   char path[CLI_PATH_MAX];
   mk_buf b;
   struct stat st;
@@ -387,44 +422,29 @@ int cli_profile_load(const char *name, json_t **out, mk_err *e) {
   *out = NULL;
   mk_buf_init(&b, CLI_PROFILE_FILE_MAX);
   MK_TRY(profile_file(name, 0, path, sizeof path, e));
-  fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
+  /* The token is read only from the file mkey wrote: a symlink planted in
+   * its place is not followed. */
+  MK_ENSURE(lstat(path, &st) != 0 || !S_ISLNK(st.st_mode), MK_EPERM, e,
+            "'%s' is a symbolic link: refusing to read a session token through it", path);
+  /* MK_FILE_PRIVATE: like ssh with a private key, a token that other users
+   * can read is not used ("run chmod 600"). */
+  rc = mk_file_read_capped(path, CLI_PROFILE_FILE_MAX, MK_FILE_PRIVATE, &b, e);
+  if (rc == MK_ENOTFOUND) {
+    mk_err_clear(e);
+    rc = 0;
     *out = json_object();
     MK_ENSURE_ALLOC(*out, e);
     goto out;
   }
-  MK_ENSURE(fd >= 0, MK_EIO, e, "cannot open '%s': %s", path, strerror(errno));
-  MK_ENSURE(fstat(fd, &st) == 0, MK_EIO, e, "cannot stat '%s': %s", path, strerror(errno));
-  MK_ENSURE(S_ISREG(st.st_mode), MK_EPERM, e, "'%s' is not a regular file", path);
-  /* Like ssh with a private key: a token others can read is not used. */
-  MK_ENSURE((st.st_mode & 077) == 0, MK_EPERM, e,
-            "'%s' is accessible by other users (mode %03o): run chmod 600 on it", path,
-            (unsigned)(st.st_mode & 0777));
-  MK_ENSURE(st.st_size <= CLI_PROFILE_FILE_MAX, MK_ETOOBIG, e, "'%s' is over %d bytes", path,
-            CLI_PROFILE_FILE_MAX);
-  for (;;) {
-    char chunk[4096];
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
-    MK_ENSURE(n >= 0, MK_EIO, e, "cannot read '%s': %s", path, strerror(errno));
-    if (n == 0)
-      break;
-    rc = mk_buf_append(&b, chunk, (size_t)n, e);
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    if (rc < 0) {
-      mk_err_wrap(e, "'%s'", path);
-      goto out;
-    }
-  }
-  if (mk_json_parse_object(b.data != NULL ? (const void *)b.data : "", b.len, CLI_PROFILE_FILE_MAX,
-                           out, e) < 0) {
-    *out = NULL;
-    rc = mk_err_wrap(e, "'%s'", path);
+  if (rc < 0)
+    goto out;
+  rc = mk_json_parse_object(b.data != NULL ? (const void *)b.data : "", b.len,
+                            CLI_PROFILE_FILE_MAX, out, e);
+  if (rc < 0) {
+    mk_err_wrap(e, "'%s'", path);
+    goto out;
   }
 out:
-  if (fd >= 0)
-    close(fd);
   mk_buf_free_secret(&b);
   return rc;
 }
@@ -434,67 +454,6 @@ void cli_profile_free(json_t *cfg) {
   if (json_is_string(tok) && tok->refcount == 1)
     OPENSSL_cleanse((char *)json_string_value(tok), json_string_length(tok));
   json_decref(cfg);
-}
-
-static int fsync_parent(const char *path, mk_err *e) {
-  char dir[CLI_PATH_MAX];
-  const char *slash = strrchr(path, '/');
-  size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
-  if (n >= sizeof dir)
-    return mk_err_set(e, MK_ETOOBIG, "path '%.64s...' is too long", path);
-  if (n == 0)
-    memcpy(dir, ".", 2);
-  else {
-    memcpy(dir, path, n);
-    dir[n] = '\0';
-  }
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return mk_err_set(e, MK_EIO, "cannot open '%s': %s", dir, strerror(errno));
-  int r = fsync(fd);
-  int err = errno;
-  close(fd);
-  /* Some file systems cannot fsync a directory; the rename stands. */
-  if (r != 0 && err != EINVAL && err != ENOTSUP)
-    return mk_err_set(e, MK_EIO, "cannot sync '%s': %s", dir, strerror(err));
-  return 0;
-}
-
-int cli_file_write_atomic(const char *path, const void *data, size_t len, mk_err *e) {
-  int rc = 0, fd = -1;
-  char tmp[CLI_PATH_MAX];
-  const unsigned char *p = data;
-
-  int n = snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-  MK_ENSURE(n > 0 && (size_t)n < sizeof tmp, MK_ETOOBIG, e, "path '%.64s...' is too long", path);
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    tmp[0] = '\0'; /* nothing to remove */
-    MK_FAIL(MK_EIO, e, "cannot create a file next to '%s': %s", path, strerror(errno));
-  }
-  /* mkstemp makes 0600 already; say it so no umask or libc changes that. */
-  MK_ENSURE(fchmod(fd, 0600) == 0, MK_EIO, e, "cannot chmod '%s': %s", tmp, strerror(errno));
-  for (size_t off = 0; off < len;) {
-    ssize_t w = write(fd, p + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    MK_ENSURE(w > 0, MK_EIO, e, "cannot write '%s': %s", tmp, strerror(errno));
-    off += (size_t)w;
-  }
-  MK_ENSURE(fsync(fd) == 0, MK_EIO, e, "cannot sync '%s': %s", tmp, strerror(errno));
-  int closed = close(fd);
-  fd = -1;
-  MK_ENSURE(closed == 0, MK_EIO, e, "cannot close '%s': %s", tmp, strerror(errno));
-  MK_ENSURE(rename(tmp, path) == 0, MK_EIO, e, "cannot rename '%s' to '%s': %s", tmp, path,
-            strerror(errno));
-  tmp[0] = '\0';
-  MK_TRY(fsync_parent(path, e));
-out:
-  if (fd >= 0)
-    close(fd);
-  if (tmp[0] != '\0' && rc < 0)
-    unlink(tmp);
-  return rc;
 }
 
 int cli_profile_save(const char *name, const json_t *cfg, mk_err *e) {
@@ -507,7 +466,7 @@ int cli_profile_save(const char *name, const json_t *cfg, mk_err *e) {
   MK_ENSURE_ALLOC(text, e);
   size_t len = strlen(text);
   text[len] = '\n'; /* json_dumps' NUL becomes the final newline */
-  rc = cli_file_write_atomic(path, text, len + 1, e);
+  rc = mk_file_write_private(path, text, len + 1, 0, e);
   OPENSSL_cleanse(text, len + 1); /* holds the token */
 out:
   free(text);
@@ -546,12 +505,13 @@ int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) {
   *out = NULL;
   MK_TRY(cli_profile_load(ctx->profile, &profile, e));
   const char *url = cli_server_url(ctx, profile, &source);
-  if (mk_client_new(url, &c, e) < 0) {
-    rc = mk_err_wrap(e, "server URL from %s",
-                     strcmp(source, "flag") == 0      ? "--server"
-                     : strcmp(source, "env") == 0     ? "MKEY_SERVER"
-                     : strcmp(source, "profile") == 0 ? "the profile"
-                                                      : "the default");
+  rc = mk_client_new(url, &c, e);
+  if (rc < 0) {
+    mk_err_wrap(e, "server URL from %s",
+                strcmp(source, "flag") == 0      ? "--server"
+                : strcmp(source, "env") == 0     ? "MKEY_SERVER"
+                : strcmp(source, "profile") == 0 ? "the profile"
+                                                 : "the default");
     goto out;
   }
   const json_t *saved = json_object_get(profile, "server");

@@ -43,8 +43,8 @@ struct cli {
 struct cli_command {
   const char *name;
   int (*fn)(int argc, const char **argv, struct cli *ctx); /* argv[0] is name */
-  const char *help;  /* one line for `mkey help` */
-  const char *usage; /* full text for `mkey help <name>` and `mkey <name> --help` */
+  const char *summary; /* one line for `mkey help` */
+  const char *usage;   /* full text for `mkey help <name>` and `mkey <name> --help` */
 };
 
 /* ---- commands (one file each; the return value is the exit status) ---- */
@@ -70,7 +70,7 @@ int cli_parse_global(struct cli *ctx, int argc, const char **argv, int *used);
 /* The command called name, NULL when there is none. */
 const struct cli_command *cli_find_command(const struct cli_command *commands, const char *name);
 
-/* `mkey help` text. */
+/* `mkey help` text (mkey --json help prints the list as JSON instead). */
 void cli_print_help(const struct cli_command *commands, FILE *out);
 
 /* Options of one command. */
@@ -97,8 +97,9 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cli_error with e's message. */
 int cli_fail(const mk_err *e);
-/* v as one JSON document on stdout (2-space indent, UTF-8, newline);
- * returns CLI_OK, or CLI_FAIL after printing why. */
+/* v as one JSON document on stdout (2-space indent, UTF-8, newline): the
+ * object created or shown, or an array for a list; returns CLI_OK, or
+ * CLI_FAIL after printing why. */
 int cli_print_json(const json_t *v);
 
 /* ---- MKEY_HOME and profiles ---------------------------------------------- */
@@ -117,20 +118,19 @@ int cli_home_resolve(char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
 int cli_profile_dir(const char *name, int create, char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
 
 /* profile.json of the named profile; an empty object when it does not exist
- * yet. Refuses a file that other users can read or write (it holds the
- * session token). Caller frees *out with cli_profile_free. */
+ * yet. It holds the session token, so (MK_EPERM) a symlink, a file of
+ * another user, or one that other users can read or write is refused, and
+ * more than CLI_PROFILE_FILE_MAX bytes is MK_ETOOBIG. Caller frees *out with
+ * cli_profile_free. */
 int cli_profile_load(const char *name, json_t **out, mk_err *e) MK_MUST_CHECK;
 
-/* Write cfg as profile.json (0600, atomically), creating the directory. */
+/* Write cfg as profile.json, creating the directory: mk_file_write_private
+ * (lib/util/file.h), so 0600 and atomic, a crash leaves the old or the new
+ * file. */
 int cli_profile_save(const char *name, const json_t *cfg, mk_err *e) MK_MUST_CHECK;
 
 /* Wipe the token held in cfg, then release cfg; NULL does nothing. */
 void cli_profile_free(json_t *cfg);
-
-/* Replace path with data: a 0600 temp file in the same directory, fsync,
- * rename, fsync of the directory. A reader sees the old or the new content,
- * never a mix; on failure the temp file is removed and path is untouched. */
-int cli_file_write_atomic(const char *path, const void *data, size_t len, mk_err *e) MK_MUST_CHECK;
 
 /* ---- server -------------------------------------------------------------- */
 

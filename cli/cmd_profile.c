@@ -23,7 +23,11 @@ const char cmd_profile_usage[] =
     "$MKEY_HOME/profiles/<name>/profile.json (mode 0600). Choose one with\n"
     "--profile <name> or $MKEY_PROFILE; without either it is \"default\".\n"
     "set-server on a logged-in profile signs it out: a session belongs to the\n"
-    "server that opened it.\n";
+    "server that opened it.\n"
+    "--json prints one JSON document: for list an array of\n"
+    "{\"name\",\"server\",\"current\"}, for show\n"
+    "{\"name\",\"path\",\"server\",\"server_source\",\"logged_in\"}, for set-server\n"
+    "{\"name\",\"server\",\"signed_out\"}.\n";
 
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
@@ -61,17 +65,16 @@ static int profile_list(int argc, const char **argv, struct cli *ctx) {
   static char names[PROFILE_LIST_MAX][CLI_PROFILE_NAME_MAX + 1];
   size_t n = 0;
   mk_err e = {0};
-  json_t *doc = NULL, *items = NULL;
+  json_t *items = NULL;
   int rc = cli_parse_options(ctx, argc, argv, NULL, NULL, 0, NULL, cmd_profile_usage);
   if (rc != 0)
     return rc;
   if (list_names(names, &n, &e) < 0)
     return cli_fail(&e);
 
-  doc = json_pack("{s:[]}", "profiles");
-  if (doc == NULL)
+  items = json_array(); /* --json: the list itself, as every list is */
+  if (items == NULL)
     return cli_error("out of memory");
-  items = json_object_get(doc, "profiles");
   for (size_t i = 0; i < n; i++) {
     json_t *cfg = NULL;
     const json_t *server = NULL;
@@ -94,12 +97,12 @@ static int profile_list(int argc, const char **argv, struct cli *ctx) {
     cli_profile_free(cfg);
   }
   if (ctx->json) {
-    int out = cli_print_json(doc);
+    int out = cli_print_json(items);
     rc = rc != CLI_OK ? rc : out;
   } else if (n == 0) {
     printf("no profiles yet; 'mkey profile set-server <url>' makes one\n");
   }
-  json_decref(doc);
+  json_decref(items);
   return rc;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The mkey CLI against a real mkeyd: version, status (text and --json),
-# profiles, and one-line errors with non-zero exits.
+# profiles, help, --json lists as top-level arrays, and one-line errors with
+# non-zero exits.
 . "$(dirname "$0")/harness.sh"
 
 check "mkey version" "$MKEY" version
@@ -43,8 +44,10 @@ check "alice reaches the server from her profile" "$MKEY" --profile alice --json
 check_fails "bob has no server configured (default 127.0.0.1:8080 is not ours)" \
   "$MKEY" --profile bob --server http://127.0.0.1:9 status
 check "profile list" "$MKEY" --json profile list
-case "$(cat "$MK_TMP/out")" in *alice*) pass "profile list names alice" ;;
-  *) fail "profile list names alice: $(cat "$MK_TMP/out")" ;; esac
+out=$(cat "$MK_TMP/out")
+expect_eq "--json profile list is an array" "$(json_get 'type(j).__name__' - <<<"$out")" "list"
+expect_eq "profile list names alice" \
+  "$(json_get '[p["name"] for p in j if p["server"] == "'"$MK_URL"'"]' - <<<"$out")" '["alice"]'
 expect_eq "profile directory 0700" "$(stat -c %a "$MKEY_HOME/profiles/alice")" "700"
 bad=$(find "$MKEY_HOME" -type f ! -perm 600 | head -1)
 expect_eq "every profile file 0600" "$bad" ""
@@ -61,6 +64,16 @@ check "mkey help" "$MKEY" help
 case "$(cat "$MK_TMP/out")" in *status*version*|*version*status*) pass "help lists commands" ;;
   *) fail "help lists commands: $(cat "$MK_TMP/out")" ;; esac
 check "mkey help status" "$MKEY" help status
+check "mkey --json help" "$MKEY" --json help
+out=$(cat "$MK_TMP/out")
+expect_eq "--json help is an array of commands" \
+  "$(json_get 'sorted(c["name"] for c in j if set(c) == {"name", "summary"})' - <<<"$out")" \
+  '["help", "profile", "status", "version"]'
+check "mkey --json help status" "$MKEY" --json help status
+out=$(cat "$MK_TMP/out")
+expect_eq "--json help status is one object" "$(json_get 'sorted(j)' - <<<"$out")" \
+  '["name", "summary", "usage"]'
+expect_eq "--json help status: name" "$(json_get 'j["name"]' - <<<"$out")" "status"
 
 mk_stop
 mk_done

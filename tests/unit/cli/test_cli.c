@@ -1,7 +1,8 @@
 /*
  * The CLI's plumbing and first commands: dispatch, global and per-command
- * options, MKEY_HOME resolution, profile files (modes, atomic writes), server
- * precedence, and `version`, `status`, `profile` against a canned server.
+ * options, MKEY_HOME resolution, profile files (modes, atomic writes, refusals),
+ * server precedence, error codes, --json documents (an array for lists), and
+ * `version`, `status`, `profile` against a canned server.
  * Every test runs with its own MKEY_HOME under /tmp.
  */
 #include "mk_test.h"
@@ -333,6 +334,47 @@ static void test_cli_help(void **state) {
   assert_non_null(strstr(c.stderr_text, "usage: mkey"));
 }
 
+/* --json help: a list is an array, one command an object. */
+static void test_cli_help_json(void **state) {
+  struct capture c;
+  const char *const forms[][4] = {{"--json", "help", NULL}, {"help", "--json", NULL},
+                                  {"--json", "--help", NULL}};
+  for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+    assert_int_equal(run(&c, forms[f]), CLI_OK);
+    assert_string_equal(c.stderr_text, "");
+    json_t *doc = json_loads(c.stdout_text, 0, NULL);
+    assert_non_null(doc);
+    assert_true(json_is_array(doc));
+    assert_int_equal(json_array_size(doc), 5); /* every entry of commands[] */
+    json_t *first = json_array_get(doc, 0);
+    assert_int_equal(json_object_size(first), 2);
+    assert_string_equal(json_string_value(json_object_get(first, "name")), "fake");
+    assert_string_equal(json_string_value(json_object_get(first, "summary")), "a command for tests");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(doc, 4), "name")), "version");
+    json_decref(doc);
+  }
+
+  const char *const one[][4] = {{"--json", "help", "fake", NULL}, {"help", "fake", "--json", NULL},
+                                {"--json", "fake", "--help", NULL}, {"fake", "-h", "--json", NULL}};
+  fake_calls = 0;
+  for (size_t f = 0; f < sizeof one / sizeof one[0]; f++) {
+    assert_int_equal(run(&c, one[f]), CLI_OK);
+    json_t *doc = json_loads(c.stdout_text, 0, NULL);
+    assert_non_null(doc);
+    assert_true(json_is_object(doc));
+    assert_int_equal(json_object_size(doc), 3);
+    assert_string_equal(json_string_value(json_object_get(doc, "name")), "fake");
+    assert_string_equal(json_string_value(json_object_get(doc, "summary")), "a command for tests");
+    assert_string_equal(json_string_value(json_object_get(doc, "usage")), fake_usage);
+    json_decref(doc);
+  }
+  assert_int_equal(fake_calls, 0);
+
+  /* An unknown command stays an error with nothing on stdout. */
+  assert_int_equal(RUN(&c, "--json", "help", "frobnicate"), CLI_USAGE);
+  assert_string_equal(c.stdout_text, "");
+}
+
 static void test_cli_command_options(void **state) {
   struct cli ctx = {0};
   const char *limit = NULL, *args[2];
@@ -436,8 +478,18 @@ static void test_cli_profile_load_refuses(void **state) {
   assert_int_equal(chmod(path, 0644), 0);
   assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_EPERM);
   assert_null(cfg);
-  assert_non_null(strstr(e.msg, "accessible by other users (mode 644)"));
+  assert_non_null(strstr(e.msg, "accessible by other users (mode 0644): run chmod 600"));
   assert_null(strstr(e.msg, "tok_secret"));
+  assert_int_equal(chmod(path, 0640), 0);
+  assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_EPERM);
+  assert_int_equal(chmod(path, 0602), 0);
+  assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_EPERM);
+  assert_int_equal(chmod(path, 0400), 0); /* read-only for its owner is fine */
+  assert_mk_ok(cli_profile_load("default", &cfg, &e));
+  assert_string_equal(json_string_value(json_object_get(cfg, "token")), "tok_secret");
+  cli_profile_free(cfg);
+  cfg = NULL;
+  assert_int_equal(chmod(path, 0600), 0);
 
   /* Not JSON: named in the error. */
   FILE *f = fopen(path, "w");
@@ -447,10 +499,42 @@ static void test_cli_profile_load_refuses(void **state) {
   assert_int_equal(chmod(path, 0600), 0);
   assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_EINVAL);
   assert_non_null(strstr(e.msg, "profile.json"));
+  /* Without an error object the code is still the parser's. */
+  assert_mk_fails(cli_profile_load("default", &cfg, NULL), MK_EINVAL);
+  assert_null(cfg);
 
-  /* A symlink is not followed. */
+  /* Over the cap. */
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"server\":\"", f);
+  for (int i = 0; i < CLI_PROFILE_FILE_MAX; i++)
+    fputc('a', f);
+  fputs("\"}", f);
+  fclose(f);
+  assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_ETOOBIG);
+  assert_null(cfg);
+
+  /* A symlink is not followed, even to a private file of the same user. */
+  char other[CLI_PATH_MAX + 32];
+  snprintf(other, sizeof other, "%s/elsewhere.json", home);
+  f = fopen(other, "w");
+  assert_non_null(f);
+  fputs("{\"token\":\"tok_planted\"}", f);
+  fclose(f);
+  assert_int_equal(chmod(other, 0600), 0);
   assert_int_equal(unlink(path), 0);
-  assert_int_equal(symlink("/etc/hostname", path), 0);
+  assert_int_equal(symlink(other, path), 0);
+  assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_EPERM);
+  assert_null(cfg);
+  assert_non_null(strstr(e.msg, "symbolic link"));
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(symlink("/nonexistent/profile.json", path), 0); /* dangling */
+  assert_mk_fails(cli_profile_load("default", &cfg, &e), MK_EPERM);
+  assert_null(cfg);
+
+  /* A directory in its place. */
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(mkdir(path, 0700), 0);
   assert_true(cli_profile_load("default", &cfg, &e) < 0);
   assert_null(cfg);
 }
@@ -467,46 +551,58 @@ static int count_entries(const char *dir) {
   return n;
 }
 
-static void test_cli_atomic_write(void **state) {
-  char path[256], buf[64];
+/* Saving goes through mk_file_write_private: the file is replaced whole,
+ * 0600 whatever it was before, and no temp file is left either way. */
+static void test_cli_profile_save_atomic(void **state) {
+  char dir[CLI_PATH_MAX], path[CLI_PATH_MAX + 32];
   mk_err e = {0};
-  snprintf(path, sizeof path, "%s/file.json", home);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("old content that is longer", f);
-  fclose(f);
+  json_t *cfg = NULL;
+  umask(0);
+  json_t *in = json_pack("{s:s, s:s}", "server", "https://a.example", "token", "tok_first");
+  assert_mk_ok(cli_profile_save("default", in, &e));
+  json_decref(in);
+  assert_mk_ok(cli_profile_dir("default", 0, dir, sizeof dir, &e));
+  snprintf(path, sizeof path, "%s/profile.json", dir);
   assert_int_equal(chmod(path, 0644), 0);
 
-  assert_mk_ok(cli_file_write_atomic(path, "new", 3, &e));
+  in = json_pack("{s:s}", "server", "https://b.example");
+  assert_mk_ok(cli_profile_save("default", in, &e));
+  json_decref(in);
   assert_int_equal(mode_of(path), 0600);
-  f = fopen(path, "r");
-  assert_non_null(f);
-  size_t n = fread(buf, 1, sizeof buf, f);
-  fclose(f);
-  assert_int_equal(n, 3);
-  assert_memory_equal(buf, "new", 3);
-  assert_int_equal(count_entries(home), 1); /* no temp file left */
+  assert_int_equal(count_entries(dir), 1);
+  assert_mk_ok(cli_profile_load("default", &cfg, &e));
+  assert_int_equal(json_object_size(cfg), 1);
+  assert_string_equal(json_string_value(json_object_get(cfg, "server")), "https://b.example");
+  cli_profile_free(cfg);
 
-  assert_mk_ok(cli_file_write_atomic(path, "", 0, &e));
-  struct stat st;
-  assert_int_equal(stat(path, &st), 0);
-  assert_int_equal(st.st_size, 0);
-
-  char missing[300];
-  snprintf(missing, sizeof missing, "%s/no/such/dir/file", home);
-  assert_mk_fails(cli_file_write_atomic(missing, "x", 1, &e), MK_EIO);
-  assert_non_null(strstr(e.msg, "cannot create a file next to"));
-  assert_int_equal(count_entries(home), 1);
-
-  /* The target is a directory: the rename fails and the temp file goes. */
-  char target[300];
-  snprintf(target, sizeof target, "%s/adir", home);
-  assert_int_equal(mkdir(target, 0700), 0);
-  char inner[320];
-  snprintf(inner, sizeof inner, "%s/keep", target);
+  /* profile.json is a non-empty directory: the rename fails, nothing is left. */
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(mkdir(path, 0700), 0);
+  char inner[CLI_PATH_MAX + 64];
+  snprintf(inner, sizeof inner, "%s/keep", path);
   assert_int_equal(mkdir(inner, 0700), 0);
-  assert_mk_fails(cli_file_write_atomic(target, "x", 1, &e), MK_EIO);
-  assert_int_equal(count_entries(home), 2);
+  in = json_pack("{s:s}", "server", "https://c.example");
+  assert_mk_fails(cli_profile_save("default", in, &e), MK_EIO);
+  assert_non_null(strstr(e.msg, "cannot rename"));
+  /* Without an error object the code is still the write's. */
+  assert_mk_fails(cli_profile_save("default", in, NULL), MK_EIO);
+  json_decref(in);
+  assert_int_equal(count_entries(dir), 1);
+}
+
+/* cli_client_open keeps the code of what failed, with or without an mk_err. */
+static void test_cli_client_open_codes(void **state) {
+  struct cli ctx = {.server = "ftp://x", .profile = "default"};
+  mk_client *c = NULL;
+  mk_err e = {0};
+  mk_err probe = {0};
+  int want = mk_client_new("ftp://x", &c, &probe);
+  assert_true(want < 0);
+  assert_null(c);
+  assert_mk_fails(cli_client_open(&ctx, &c, &e), want);
+  assert_non_null(strstr(e.msg, "server URL from --server: "));
+  assert_mk_fails(cli_client_open(&ctx, &c, NULL), want);
+  assert_null(c);
 }
 
 /* ---- server precedence --------------------------------------------------------- */
@@ -630,6 +726,8 @@ static void test_cli_profile_commands(void **state) {
   struct capture c;
   assert_int_equal(RUN(&c, "profile", "list"), CLI_OK);
   assert_non_null(strstr(c.stdout_text, "no profiles yet"));
+  assert_int_equal(RUN(&c, "profile", "list", "--json"), CLI_OK);
+  assert_string_equal(c.stdout_text, "[]\n");
   assert_int_equal(RUN(&c, "profile", "set-server", "https://mkey.example.com/"), CLI_OK);
   assert_string_equal(c.stdout_text, "profile default: server set to https://mkey.example.com\n");
   assert_int_equal(RUN(&c, "--profile", "work", "profile", "set-server", "http://10.0.0.1:8080"), CLI_OK);
@@ -639,9 +737,14 @@ static void test_cli_profile_commands(void **state) {
   assert_int_equal(RUN(&c, "--json", "--profile", "work", "profile", "list"), CLI_OK);
   json_t *doc = json_loads(c.stdout_text, 0, NULL);
   assert_non_null(doc);
-  json_t *items = json_object_get(doc, "profiles");
-  assert_int_equal(json_array_size(items), 2);
-  assert_true(json_is_true(json_object_get(json_array_get(items, 1), "current")));
+  assert_true(json_is_array(doc)); /* a list is the top-level array */
+  assert_int_equal(json_array_size(doc), 2);
+  json_t *first = json_array_get(doc, 0), *second = json_array_get(doc, 1);
+  assert_string_equal(json_string_value(json_object_get(first, "name")), "default");
+  assert_string_equal(json_string_value(json_object_get(first, "server")), "https://mkey.example.com");
+  assert_true(json_is_false(json_object_get(first, "current")));
+  assert_string_equal(json_string_value(json_object_get(second, "name")), "work");
+  assert_true(json_is_true(json_object_get(second, "current")));
   json_decref(doc);
 
   assert_int_equal(RUN(&c, "profile", "show", "--json"), CLI_OK);
@@ -734,11 +837,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cli_dispatch_unknown, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_dispatch_runs_command, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_help, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_help_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_command_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_profile_modes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_profile_roundtrip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_profile_load_refuses, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cli_atomic_write, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_profile_save_atomic, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_client_open_codes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_server_precedence, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_version, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_status_ok, setup, teardown),
