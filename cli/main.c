@@ -4,6 +4,8 @@
 
 static const struct cli_command commands[] = {
     {"help", cmd_help, "show the commands, or the usage of one", cmd_help_usage},
+    {"keytool", cmd_keytool, "split, sign and decrypt with a two-party key, both halves here",
+     cmd_keytool_usage},
     {"profile", cmd_profile, "list profiles, show one, set its server", cmd_profile_usage},
     {"status", cmd_status, "check that the server is up and healthy", cmd_status_usage},
     {"version", cmd_version, "print the version of mkey", cmd_version_usage},

@@ -49,7 +49,8 @@ int mk_store_ping(mk_store *s, mk_err *e) MK_MUST_CHECK;
 int mk_store_schema_version(mk_store *s, int64_t *out, mk_err *e) MK_MUST_CHECK;
 
 /* Take a connection, waiting up to busy_timeout_ms (MK_ERATE when none came
- * free). Give it back with mk_store_release (NULL is a no-op). */
+ * free). Give it back with mk_store_release (NULL is a no-op) from the same
+ * thread: a release from another thread, or a second one, is ignored. */
 int mk_store_acquire(mk_store *s, mk_db **out, mk_err *e) MK_MUST_CHECK;
 void mk_store_release(mk_store *s, mk_db *db);
 
