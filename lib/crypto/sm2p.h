@@ -54,7 +54,7 @@
  *
  * Messages that this module returns are new references the caller owns;
  * release them with mk_sm2p_msg_free (or json_decref). Messages passed in are
- * borrowed. docs/protocol.md has worked examples.
+ * borrowed.
  */
 #ifndef MK_CRYPTO_SM2P_H
 #define MK_CRYPTO_SM2P_H
