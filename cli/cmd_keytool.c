@@ -47,7 +47,9 @@ const char cmd_keytool_usage[] =
     "an RSA PKCS#1 v1.5 SHA-256 signature; decrypt opens an SM2 (GM/T 0009 DER) or\n"
     "RSA-OAEP-SHA-256 ciphertext. Five wrong PINs in a row lock the key.\n"
     "Options: --kdf-memory KIB sets the Argon2id memory of the PIN proof at split\n"
-    "(default 65536; tests use less).\n";
+    "(default 65536; tests use less). --passphrase-file F protects this profile's\n"
+    "device keystore with the passphrase in F (given when the keystore is first\n"
+    "made, it is needed every time after).\n";
 
 /* Everything one key directory holds, opened. */
 typedef struct keyfiles {
@@ -77,7 +79,32 @@ static void label(char *out, size_t cap, const char *what, const keyfiles *k) {
   snprintf(out, cap, "mkey %s share %s %s", what, mk_tp_alg_name(k->alg), k->key_id);
 }
 
-/* The profile's device keystore and keytool KEK, created on first use. */
+/* --passphrase-file: the device keystore's passphrase, read once per run. */
+static char passphrase[MK_KEYSTORE_PASSPHRASE_MAX + 2];
+static int have_passphrase;
+
+static int read_passphrase(const char *file, mk_err *e) {
+  mk_buf b;
+  int rc = mk_file_read_capped(file, MK_KEYSTORE_PASSPHRASE_MAX + 1, 0, &b, e);
+  if (rc < 0)
+    return rc;
+  size_t n = b.len;
+  while (n > 0 && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r'))
+    n--;
+  if (n == 0 || n > MK_KEYSTORE_PASSPHRASE_MAX || memchr(b.data, '\0', n) != NULL)
+    rc = mk_err_set(e, MK_EINVAL, "'%s' does not hold a passphrase of 1 to %d bytes", file,
+                    MK_KEYSTORE_PASSPHRASE_MAX);
+  else {
+    memcpy(passphrase, b.data, n);
+    passphrase[n] = '\0';
+    have_passphrase = 1;
+  }
+  mk_buf_free_secret(&b);
+  return rc;
+}
+
+/* The profile's device keystore and keytool KEK, created on first use (the
+ * keystore under the passphrase, when one was given). */
 static int open_profile_keys(struct cli *ctx, keyfiles *k, int create, mk_err *e) {
   int rc = 0;
   char pdir[CLI_PATH_MAX], ksp[CLI_PATH_MAX + 32], kekp[CLI_PATH_MAX + 32];
@@ -86,11 +113,11 @@ static int open_profile_keys(struct cli *ctx, keyfiles *k, int create, mk_err *e
   MK_TRY(path_in(kekp, sizeof kekp, pdir, "keytool-server.kek", e));
   struct stat st;
   if (create && stat(ksp, &st) != 0) {
-    int c = mk_keystore_create(ksp, NULL, NULL, e);
+    int c = mk_keystore_create(ksp, have_passphrase ? passphrase : NULL, NULL, e);
     if (c < 0 && c != MK_ECONFLICT) /* another process may have just made it */
       MK_TRY(c);
   }
-  MK_TRY(mk_keystore_open(ksp, NULL, &k->ks, e));
+  MK_TRY(mk_keystore_open(ksp, have_passphrase ? passphrase : NULL, &k->ks, e));
   MK_TRY(mk_kek_file_open(kekp, create, &k->kek, e));
   MK_TRY(mk_kek_derive(k->kek, MK_KEK_LABEL_PIN_PEPPER, k->pepper, e));
 out:
@@ -385,17 +412,20 @@ int cmd_keytool(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(cmd_keytool_usage, "keytool needs a subcommand");
   const char *sub = argv[1];
   const char *alg = NULL, *pin = NULL, *pin_file = NULL, *out = NULL, *key = NULL, *in = NULL,
-             *kdf = NULL;
+             *kdf = NULL, *pass_file = NULL;
   const struct cli_option opts[] = {
       {"--alg", &alg, NULL},   {"--pin", &pin, NULL}, {"--pin-file", &pin_file, NULL},
       {"--out", &out, NULL},   {"--key", &key, NULL}, {"--in", &in, NULL},
-      {"--kdf-memory", &kdf, NULL}, {NULL, NULL, NULL},
+      {"--kdf-memory", &kdf, NULL}, {"--passphrase-file", &pass_file, NULL},
+      {NULL, NULL, NULL},
   };
   int rc = cli_parse_options(ctx, argc - 1, argv + 1, opts, NULL, 0, NULL, cmd_keytool_usage);
   if (rc != 0)
     return rc;
   mk_err e;
   mk_err_clear(&e);
+  if (pass_file != NULL && read_passphrase(pass_file, &e) < 0)
+    return cli_fail(&e);
   char pinbuf[MK_PIN_MAX_LEN + 2];
   if (strcmp(sub, "show") == 0) {
     if (key == NULL)
@@ -413,6 +443,7 @@ int cmd_keytool(int argc, const char **argv, struct cli *ctx) {
       rc = is_split ? split(ctx, alg, pinbuf, out, kdf, &e)
                     : operate(ctx, sub[0] == 'd', key, pinbuf, in, out, &e);
     OPENSSL_cleanse(pinbuf, sizeof pinbuf);
+    OPENSSL_cleanse(passphrase, sizeof passphrase);
   } else {
     return cli_usage_error(cmd_keytool_usage, "unknown keytool subcommand '%s'", sub);
   }

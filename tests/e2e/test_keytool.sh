@@ -96,6 +96,19 @@ check "restored key works again" kt sign --key "$d" --pin 123456 --in "$MK_TMP/d
 check_fails "another profile's keystore cannot open the device share" \
   "$MKEY" --profile other keytool sign --key "$d" --pin 123456 --in "$MK_TMP/doc" --out "$d/o.der"
 
+# A keystore under a passphrase: needed for every use after.
+printf 'correct horse battery staple\n' >"$MK_TMP/pass"
+printf 'wrong horse\n' >"$MK_TMP/wrongpass"
+check "split with a passphrase-protected keystore" "$MKEY" --profile pp keytool split --alg sm2 \
+  --pin 123456 $KDF --passphrase-file "$MK_TMP/pass" --out "$K/pp"
+check "sign with the passphrase" "$MKEY" --profile pp keytool sign --key "$K/pp" --pin 123456 \
+  --passphrase-file "$MK_TMP/pass" --in "$MK_TMP/doc" --out "$K/pp/sig.der"
+check_fails "sign without the passphrase refused" "$MKEY" --profile pp keytool sign --key "$K/pp" \
+  --pin 123456 --in "$MK_TMP/doc" --out "$K/pp/sig2.der"
+check_fails "sign with a wrong passphrase refused" "$MKEY" --profile pp keytool sign \
+  --key "$K/pp" --pin 123456 --passphrase-file "$MK_TMP/wrongpass" --in "$MK_TMP/doc" \
+  --out "$K/pp/sig3.der"
+
 # Usage errors: one line and exit 2.
 "$MKEY" keytool split --alg dsa --pin 123456 --out "$K/dsa" >/dev/null 2>"$MK_TMP/err"
 expect_eq "unknown algorithm exits 1" "$?" "1"
