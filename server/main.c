@@ -52,6 +52,7 @@ int main(int argc, char **argv) {
   mk_err_clear(&e);
   mk_store *store = NULL;
   mk_server *srv = NULL;
+  mk_kek *kek = NULL;
   int status = 1;
 
   int rc = mk_config_load(&cfg, argc, argv, real_getenv, &e);
@@ -74,15 +75,20 @@ int main(int argc, char **argv) {
 
   if (prepare_data_dir(cfg.data_dir, &e) < 0)
     goto fail;
+  /* The key-encryption key: made at first start (0600), then only read. */
+  char kek_path[PATH_MAX + 16];
+  snprintf(kek_path, sizeof kek_path, "%.*s/kek", PATH_MAX - 1, cfg.data_dir);
+  if (mk_kek_file_open(kek_path, 1, &kek, &e) < 0)
+    goto fail;
   if (cfg.store_url[0] == '\0')
     snprintf(cfg.store_url, sizeof cfg.store_url, "sqlite:%s/mkey.db", cfg.data_dir);
   mk_store_config scfg = {.url = cfg.store_url, .pool_size = cfg.threads + 1};
   if (mk_store_open(&scfg, &store, &e) < 0)
     goto fail;
-  mk_svc_ctx svc = {.store = store, .cfg = &cfg, .now = mk_time_now};
+  mk_svc_ctx svc = {.store = store, .kek = kek, .cfg = &cfg, .now = mk_time_now};
   if (mk_svc_system_init(&svc, &e) < 0)
     goto fail;
-  if (mk_server_start(&cfg, store, &srv, &e) < 0)
+  if (mk_server_start(&cfg, store, kek, &srv, &e) < 0)
     goto fail;
 
   char host[64];
@@ -127,6 +133,7 @@ fail:
 done:
   mk_server_stop(srv, SHUTDOWN_GRACE_MS);
   mk_store_close(store);
+  mk_kek_free(kek);
   if (status == 0)
     mk_log(MK_LOG_INFO, "server.stopped", NULL);
   return status;

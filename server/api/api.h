@@ -91,8 +91,9 @@ int mk_api_body_object(mk_req *req, json_t **out, mk_err *e) MK_MUST_CHECK;
 const char *mk_api_query(mk_req *req, const char *name);
 
 /* ---- server (server.c) ---- */
-/* Start listening with cfg and store (both must outlive the server). */
-int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_err *e) MK_MUST_CHECK;
+/* Start listening with cfg, store and kek (all must outlive the server). */
+int mk_server_start(const mk_config *cfg, mk_store *store, mk_kek *kek, mk_server **out,
+                    mk_err *e) MK_MUST_CHECK;
 /* The port actually bound (useful with port 0). */
 unsigned mk_server_port(const mk_server *s);
 /* Stop accepting, let in-flight requests finish (up to grace_ms), stop. */

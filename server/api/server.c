@@ -32,6 +32,7 @@
 struct mk_server {
   const mk_config *cfg;
   mk_store *store;
+  mk_kek *kek;
   struct MHD_Daemon *daemon;
   atomic_int in_flight; /* requests between first callback and completion */
   atomic_int stopping;  /* set by mk_server_stop: close connections, refuse new requests */
@@ -204,6 +205,7 @@ static enum MHD_Result on_first_call(mk_server *srv, struct MHD_Connection *conn
   remote_text(conn, ctx->req.remote, sizeof ctx->req.remote);
   ctx->stopping = atomic_load(&srv->stopping);
   ctx->req.svc.store = srv->store;
+  ctx->req.svc.kek = srv->kek;
   ctx->req.svc.cfg = srv->cfg;
   ctx->req.svc.now = mk_time_now;
   ctx->req.svc.caller.request_id = ctx->req.request_id;
@@ -331,12 +333,14 @@ const char *mk_api_query(mk_req *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-int mk_server_start(const mk_config *cfg, mk_store *store, mk_server **out, mk_err *e) {
+int mk_server_start(const mk_config *cfg, mk_store *store, mk_kek *kek, mk_server **out,
+                    mk_err *e) {
   int rc = 0;
   mk_server *srv = calloc(1, sizeof *srv);
   MK_ENSURE_ALLOC(srv, e);
   srv->cfg = cfg;
   srv->store = store;
+  srv->kek = kek;
   atomic_init(&srv->in_flight, 0);
   atomic_init(&srv->stopping, 0);
   mk_buf cert, key;

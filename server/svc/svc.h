@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "crypto/kek.h"
 #include "mkey/mkey.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ typedef struct mk_caller {
 
 typedef struct mk_svc_ctx {
   mk_store *store;
+  mk_kek *kek;          /* wraps server key shares; derives the PIN pepper */
   const mk_config *cfg;
   int64_t (*now)(void); /* wall clock, Unix seconds; tests pin it */
   mk_caller caller;

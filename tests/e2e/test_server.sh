@@ -132,6 +132,7 @@ if grep -q 330402199003071237 "$MK_TMP/mkeyd.log"; then fail "ID number kept out
 else pass "ID number kept out of the log"; fi
 
 # ---- restart on the same data directory --------------------------------------
+kek_sum=$(sha256sum "$MK_DATA/kek")
 mk_stop
 mk_start
 http GET /v1/version
@@ -139,6 +140,9 @@ expect_eq "restart keeps the installation id" "$(json_get 'j["instance"]')" "$in
 expect_eq "restart: schema unchanged" "$(json_get 'j["schema"]')" "$schema"
 expect_eq "data directory is private" "$(stat -c %a "$MK_DATA")" "700"
 expect_eq "database file is private" "$(stat -c %a "$MK_DATA/mkey.db")" "600"
+expect_eq "key-encryption key made at first start, private" "$(stat -c %a "$MK_DATA/kek")" "600"
+expect_eq "key-encryption key is 32 bytes" "$(stat -c %s "$MK_DATA/kek")" "32"
+expect_eq "restart keeps the key-encryption key" "$(sha256sum "$MK_DATA/kek")" "$kek_sum"
 
 # A request still uploading when SIGTERM arrives is finished, not cut off.
 python3 -c 'import json; print(json.dumps({"name": "a" * 12000}))' >"$MK_TMP/slow.json"
