@@ -71,42 +71,34 @@ void mk_tp_server_free(mk_tp_server *s) {
 
 static int tag_ok(unsigned char t) { return t >= MK_TP_SM2 && t <= MK_TP_RSA3072; }
 
-int mk_tp_device_encode(const mk_tp_device *d, mk_buf *out, mk_err *e) {
-  int rc = 0;
-  mk_buf inner;
-  mk_buf_init_secret(&inner, MK_TP_SHARE_MAX);
+/* out = tag byte || inner; inner is wiped whatever happens. */
+static int frame(mk_tp_alg alg, int rc, mk_buf *inner, mk_buf *out, mk_err *e) {
+  unsigned char tag = (unsigned char)alg;
   mk_buf_init_secret(out, MK_TP_SHARE_MAX + 1);
-  if (d->alg == MK_TP_SM2)
-    MK_TRY(mk_sm2p_device_encode(d->sm2, &inner, e));
-  else
-    MK_TRY(mk_rsap_device_encode(d->rsa, &inner, e));
-  unsigned char tag = (unsigned char)d->alg;
-  MK_TRY(mk_buf_append(out, &tag, 1, e));
-  MK_TRY(mk_buf_append(out, inner.data, inner.len, e));
-out:
-  mk_buf_free(&inner);
+  if (rc == 0)
+    rc = mk_buf_append(out, &tag, 1, e);
+  if (rc == 0)
+    rc = mk_buf_append(out, inner->data, inner->len, e);
+  mk_buf_free_secret(inner);
   if (rc < 0)
     mk_buf_free(out);
   return rc;
 }
 
-int mk_tp_server_encode(const mk_tp_server *s, mk_buf *out, mk_err *e) {
-  int rc = 0;
+int mk_tp_device_encode(const mk_tp_device *d, mk_buf *out, mk_err *e) {
   mk_buf inner;
   mk_buf_init_secret(&inner, MK_TP_SHARE_MAX);
-  mk_buf_init_secret(out, MK_TP_SHARE_MAX + 1);
-  if (s->alg == MK_TP_SM2)
-    MK_TRY(mk_sm2p_server_encode(s->sm2, &inner, e));
-  else
-    MK_TRY(mk_rsap_server_encode(s->rsa, &inner, e));
-  unsigned char tag = (unsigned char)s->alg;
-  MK_TRY(mk_buf_append(out, &tag, 1, e));
-  MK_TRY(mk_buf_append(out, inner.data, inner.len, e));
-out:
-  mk_buf_free(&inner);
-  if (rc < 0)
-    mk_buf_free(out);
-  return rc;
+  int rc = d->alg == MK_TP_SM2 ? mk_sm2p_device_encode(d->sm2, &inner, e)
+                               : mk_rsap_device_encode(d->rsa, &inner, e);
+  return frame(d->alg, rc, &inner, out, e);
+}
+
+int mk_tp_server_encode(const mk_tp_server *s, mk_buf *out, mk_err *e) {
+  mk_buf inner;
+  mk_buf_init_secret(&inner, MK_TP_SHARE_MAX);
+  int rc = s->alg == MK_TP_SM2 ? mk_sm2p_server_encode(s->sm2, &inner, e)
+                               : mk_rsap_server_encode(s->rsa, &inner, e);
+  return frame(s->alg, rc, &inner, out, e);
 }
 
 int mk_tp_device_decode(const unsigned char *in, size_t len, mk_tp_device **out, mk_err *e) {
