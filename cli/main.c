@@ -3,6 +3,8 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+    {"admin", cmd_admin, "platform operator commands (login with the operator token)",
+     cmd_admin_usage},
     {"help", cmd_help, "show the commands, or the usage of one", cmd_help_usage},
     {"keytool", cmd_keytool, "split, sign and decrypt with a two-party key, both halves here",
      cmd_keytool_usage},

@@ -1,5 +1,6 @@
 # Writes OUT, a C file that embeds FILES as NUL-terminated byte arrays in the
 # table NAME (struct mk_embedded, util/embed.h), in the order given.
+string(REPLACE "|" ";" FILES "${FILES}")
 file(WRITE ${OUT}.tmp "#include \"util/embed.h\"\n")
 set(entries "")
 set(i 0)

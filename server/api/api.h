@@ -57,6 +57,13 @@ struct mk_route {
   mk_handler_fn fn;
   size_t body_max;     /* 0: the configured default (1 MiB) */
   const char *summary;
+  int auth;            /* enum mk_route_auth: who may call it */
+};
+
+/* Who may call a route; checked before the handler runs. */
+enum mk_route_auth {
+  MK_AUTH_PUBLIC = 0,   /* anyone */
+  MK_AUTH_OPERATOR = 1, /* Authorization: Bearer <platform operator token> */
 };
 
 /* The route table (routes.c), ending with {NULL}. */

@@ -87,11 +87,26 @@ out:
   return rc;
 }
 
+/* GET /v1/admin/session: who the bearer token makes the caller; `mkey admin
+ * login` checks a token with it before keeping it. */
+static int get_admin_session(mk_req *req, mk_resp *resp, mk_err *e) {
+  int rc = 0;
+  MK_ENSURE(req->svc.caller.role == MK_ROLE_OPERATOR, MK_EINTERNAL, e, "role not set");
+  resp->json = json_pack("{s:s}", "role", "operator");
+  MK_ENSURE_ALLOC(resp->json, e);
+out:
+  return rc;
+}
+
 const struct mk_route mk_routes[] = {
-    {"GET", "/v1/health", get_health, 0, "Server and store health"},
-    {"GET", "/v1/version", get_version, 0, "Server version, store back end and schema"},
-    {"GET", "/v1/openapi.json", get_openapi, 0, "This API's OpenAPI 3.1 document"},
+    {"GET", "/v1/health", get_health, 0, "Server and store health", MK_AUTH_PUBLIC},
+    {"GET", "/v1/version", get_version, 0, "Server version, store back end and schema",
+     MK_AUTH_PUBLIC},
+    {"GET", "/v1/openapi.json", get_openapi, 0, "This API's OpenAPI 3.1 document",
+     MK_AUTH_PUBLIC},
     {"POST", "/v1/validations", post_validations, 16 * 1024,
-     "Check ID number, USCC, mobile, bank card and name"},
-    {NULL, NULL, NULL, 0, NULL},
+     "Check ID number, USCC, mobile, bank card and name", MK_AUTH_PUBLIC},
+    {"GET", "/v1/admin/session", get_admin_session, 0, "The caller's operator session",
+     MK_AUTH_OPERATOR},
+    {NULL, NULL, NULL, 0, NULL, 0},
 };

@@ -88,6 +88,8 @@ static enum MHD_Result queue_bytes(reqctx *ctx, int status, char *data, size_t l
   MHD_add_response_header(r, "Content-Type", ctype);
   if (allow != NULL)
     MHD_add_response_header(r, "Allow", allow);
+  if (status == 401)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
   enum MHD_Result ret = MHD_queue_response(ctx->req.conn, (unsigned)status, r);
   MHD_destroy_response(r);
   ctx->queued = 1;
@@ -143,6 +145,28 @@ static enum MHD_Result queue_error(reqctx *ctx, const mk_err *e) {
   return queue_problem(ctx, status, type, title, detail, ctx->req.problem_field, NULL);
 }
 
+/* "Bearer <token>" (RFC 6750 §2.1), or NULL. */
+static const char *bearer(mk_req *req) {
+  const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+  if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+    return NULL;
+  h += 7;
+  while (*h == ' ')
+    h++;
+  return h;
+}
+
+static int authenticate(mk_req *req, mk_err *e) {
+  switch (req->route->auth) {
+  case MK_AUTH_PUBLIC:
+    return 0;
+  case MK_AUTH_OPERATOR:
+    return mk_svc_operator_check(&req->svc, bearer(req), e);
+  default:
+    return mk_err_set(e, MK_EINTERNAL, "route has an unknown auth rule");
+  }
+}
+
 static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   mk_resp resp = {0};
   mk_err e;
@@ -150,7 +174,9 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   mk_log_set_request_id(ctx->req.request_id);
   ctx->req.body = ctx->body.len > 0 ? ctx->body.data : NULL;
   ctx->req.body_len = ctx->body.len;
-  int rc = ctx->req.route->fn(&ctx->req, &resp, &e);
+  int rc = authenticate(&ctx->req, &e);
+  if (rc == 0)
+    rc = ctx->req.route->fn(&ctx->req, &resp, &e);
   enum MHD_Result ret;
   if (rc < 0) {
     json_decref(resp.json);

@@ -7,14 +7,14 @@
 static int h(mk_req *r, mk_resp *s, mk_err *e) { (void)r; (void)s; (void)e; return 0; }
 
 static const struct mk_route routes[] = {
-    {"GET", "/v1/health", h, 0, "health"},
-    {"GET", "/v1/cas", h, 0, "list"},
-    {"GET", "/v1/cas/{id}/chain", h, 0, "chain"},
-    {"POST", "/v1/cas/{id}/ocsp", h, 0, "ocsp"},
-    {"GET", "/v1/cas/{id}/ocsp/{req}", h, 0, "ocsp get"},
-    {"DELETE", "/v1/auth/{id}", h, 0, "revoke"},
-    {"GET", "/v1/auth/{id}", h, 0, "show"},
-    {NULL, NULL, NULL, 0, NULL},
+    {"GET", "/v1/health", h, 0, "health", MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas", h, 0, "list", MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas/{id}/chain", h, 0, "chain", MK_AUTH_PUBLIC},
+    {"POST", "/v1/cas/{id}/ocsp", h, 0, "ocsp", MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas/{id}/ocsp/{req}", h, 0, "ocsp get", MK_AUTH_PUBLIC},
+    {"DELETE", "/v1/auth/{id}", h, 0, "revoke", MK_AUTH_PUBLIC},
+    {"GET", "/v1/auth/{id}", h, 0, "show", MK_AUTH_PUBLIC},
+    {NULL, NULL, NULL, 0, NULL, 0},
 };
 
 typedef struct {
@@ -106,6 +106,10 @@ static void test_real_table(void **state) {
     assert_true(strncmp(r->pattern, "/v1/", 4) == 0);
     assert_non_null(r->fn);
     assert_non_null(r->summary);
+    /* every route names who may call it; admin routes are never public */
+    assert_true(r->auth == MK_AUTH_PUBLIC || r->auth == MK_AUTH_OPERATOR);
+    if (strncmp(r->pattern, "/v1/admin/", 10) == 0)
+      assert_int_equal(r->auth, MK_AUTH_OPERATOR);
     for (const struct mk_route *o = r + 1; o->method; o++)
       assert_false(strcmp(r->method, o->method) == 0 && strcmp(r->pattern, o->pattern) == 0);
   }
