@@ -86,21 +86,21 @@ static void capture_end(struct capture *c) {
 }
 
 /* A stand-in command that records how it was called. */
-static int fake_calls, fake_argc, fake_json;
-static char fake_args[4][64];
-static const char fake_usage[] = "usage: mkey fake [<arg>...]\n";
+static int probe_calls, probe_argc, probe_json;
+static char probe_args[4][64];
+static const char probe_usage[] = "usage: mkey probe [<arg>...]\n";
 
-static int cmd_fake(int argc, const char **argv, struct cli *ctx) {
-  fake_calls++;
-  fake_argc = argc;
-  fake_json = ctx->json;
+static int cmd_probe(int argc, const char **argv, struct cli *ctx) {
+  probe_calls++;
+  probe_argc = argc;
+  probe_json = ctx->json;
   for (int i = 0; i < argc && i < 4; i++)
-    snprintf(fake_args[i], sizeof fake_args[i], "%s", argv[i]);
+    snprintf(probe_args[i], sizeof probe_args[i], "%s", argv[i]);
   return 7;
 }
 
 static const struct cli_command commands[] = {
-    {"fake", cmd_fake, "a command for tests", fake_usage},
+    {"probe", cmd_probe, "a command for tests", probe_usage},
     {"help", cmd_help, "show help", cmd_help_usage},
     {"profile", cmd_profile, "profiles", cmd_profile_usage},
     {"status", cmd_status, "server status", cmd_status_usage},
@@ -301,32 +301,32 @@ static void test_cli_dispatch_unknown(void **state) {
 
 static void test_cli_dispatch_runs_command(void **state) {
   struct capture c;
-  fake_calls = 0;
-  assert_int_equal(RUN(&c, "--json", "--profile", "work", "fake", "a", "--", "-h"), 7);
-  assert_int_equal(fake_calls, 1);
-  assert_int_equal(fake_argc, 4);
-  assert_string_equal(fake_args[0], "fake");
-  assert_string_equal(fake_args[1], "a");
-  assert_string_equal(fake_args[3], "-h"); /* after "--" it is an argument */
-  assert_true(fake_json);
+  probe_calls = 0;
+  assert_int_equal(RUN(&c, "--json", "--profile", "work", "probe", "a", "--", "-h"), 7);
+  assert_int_equal(probe_calls, 1);
+  assert_int_equal(probe_argc, 4);
+  assert_string_equal(probe_args[0], "probe");
+  assert_string_equal(probe_args[1], "a");
+  assert_string_equal(probe_args[3], "-h"); /* after "--" it is an argument */
+  assert_true(probe_json);
 }
 
 static void test_cli_help(void **state) {
   struct capture c;
-  fake_calls = 0;
+  probe_calls = 0;
   assert_int_equal(RUN(&c, "help"), CLI_OK);
   assert_non_null(strstr(c.stdout_text, "usage: mkey [--server <url>]"));
   assert_non_null(strstr(c.stdout_text, "  fake         a command for tests\n"));
   assert_non_null(strstr(c.stdout_text, "  version      version\n"));
   assert_int_equal(RUN(&c, "--help"), CLI_OK);
   assert_non_null(strstr(c.stdout_text, "commands:"));
-  assert_int_equal(RUN(&c, "help", "fake"), CLI_OK);
-  assert_string_equal(c.stdout_text, fake_usage);
-  assert_int_equal(RUN(&c, "fake", "x", "--help"), CLI_OK);
-  assert_string_equal(c.stdout_text, fake_usage);
-  assert_int_equal(RUN(&c, "-h", "fake"), CLI_OK);
-  assert_string_equal(c.stdout_text, fake_usage);
-  assert_int_equal(fake_calls, 0);
+  assert_int_equal(RUN(&c, "help", "probe"), CLI_OK);
+  assert_string_equal(c.stdout_text, probe_usage);
+  assert_int_equal(RUN(&c, "probe", "x", "--help"), CLI_OK);
+  assert_string_equal(c.stdout_text, probe_usage);
+  assert_int_equal(RUN(&c, "-h", "probe"), CLI_OK);
+  assert_string_equal(c.stdout_text, probe_usage);
+  assert_int_equal(probe_calls, 0);
   /* No command: usage on stderr, a usage error. */
   const char *none[] = {NULL};
   assert_int_equal(run(&c, none), CLI_USAGE);
@@ -348,27 +348,27 @@ static void test_cli_help_json(void **state) {
     assert_int_equal(json_array_size(doc), 5); /* every entry of commands[] */
     json_t *first = json_array_get(doc, 0);
     assert_int_equal(json_object_size(first), 2);
-    assert_string_equal(json_string_value(json_object_get(first, "name")), "fake");
+    assert_string_equal(json_string_value(json_object_get(first, "name")), "probe");
     assert_string_equal(json_string_value(json_object_get(first, "summary")), "a command for tests");
     assert_string_equal(json_string_value(json_object_get(json_array_get(doc, 4), "name")), "version");
     json_decref(doc);
   }
 
-  const char *const one[][4] = {{"--json", "help", "fake", NULL}, {"help", "fake", "--json", NULL},
-                                {"--json", "fake", "--help", NULL}, {"fake", "-h", "--json", NULL}};
-  fake_calls = 0;
+  const char *const one[][4] = {{"--json", "help", "probe", NULL}, {"help", "probe", "--json", NULL},
+                                {"--json", "probe", "--help", NULL}, {"probe", "-h", "--json", NULL}};
+  probe_calls = 0;
   for (size_t f = 0; f < sizeof one / sizeof one[0]; f++) {
     assert_int_equal(run(&c, one[f]), CLI_OK);
     json_t *doc = json_loads(c.stdout_text, 0, NULL);
     assert_non_null(doc);
     assert_true(json_is_object(doc));
     assert_int_equal(json_object_size(doc), 3);
-    assert_string_equal(json_string_value(json_object_get(doc, "name")), "fake");
+    assert_string_equal(json_string_value(json_object_get(doc, "name")), "probe");
     assert_string_equal(json_string_value(json_object_get(doc, "summary")), "a command for tests");
-    assert_string_equal(json_string_value(json_object_get(doc, "usage")), fake_usage);
+    assert_string_equal(json_string_value(json_object_get(doc, "usage")), probe_usage);
     json_decref(doc);
   }
-  assert_int_equal(fake_calls, 0);
+  assert_int_equal(probe_calls, 0);
 
   /* An unknown command stays an error with nothing on stdout. */
   assert_int_equal(RUN(&c, "--json", "help", "frobnicate"), CLI_USAGE);
