@@ -316,7 +316,7 @@ static void test_cli_help(void **state) {
   probe_calls = 0;
   assert_int_equal(RUN(&c, "help"), CLI_OK);
   assert_non_null(strstr(c.stdout_text, "usage: mkey [--server <url>]"));
-  assert_non_null(strstr(c.stdout_text, "  fake         a command for tests\n"));
+  assert_non_null(strstr(c.stdout_text, "  probe        a command for tests\n"));
   assert_non_null(strstr(c.stdout_text, "  version      version\n"));
   assert_int_equal(RUN(&c, "--help"), CLI_OK);
   assert_non_null(strstr(c.stdout_text, "commands:"));
