@@ -39,23 +39,53 @@ static int param_ok(const char *s) {
   return 1;
 }
 
-#define SEGS_MAX 16
+/* A trailing catch-all parameter ("{*name}"): the rest of the path, '/'
+ * included, 1..MK_PATH_MAX bytes of unreserved characters and the base64
+ * alphabet's '+', '/' and '=' (RFC 6960 appendix A puts base64 in the path,
+ * and libmicrohttpd has already decoded a "%2F" into a separator). */
+static int rest_ok(char **segs, int from, int nsegs) {
+  for (int i = from; i < nsegs; i++) {
+    for (const char *c = segs[i]; *c != '\0'; c++) {
+      unsigned char ch = (unsigned char)*c;
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == '+' || ch == '='))
+        return 0;
+    }
+  }
+  return segs[from][0] != '\0' || from + 1 < nsegs;
+}
 
-/* Does the pattern match the request segments? Fills params on success. */
+static int is_catch_all(const char *pseg) { return pseg[0] == '{' && pseg[1] == '*'; }
+
+/* Every segment a path under MK_PATH_MAX bytes can have (empty ones count):
+ * a catch-all over base64 text may span many, fixed routes only a few. */
+#define SEGS_MAX MK_PATH_MAX
+#define PATTERN_SEGS_MAX 16
+
+/* Does the pattern match the request segments? Fills params on success; a
+ * catch-all parameter is the first of its segments (the caller joins them
+ * again once the route is chosen). */
 static int match_path(const char *pattern, char **segs, int nsegs, const char **params,
                       size_t *nparams) {
   char pbuf[256];
-  char *psegs[SEGS_MAX];
+  char *psegs[PATTERN_SEGS_MAX];
   size_t plen = strlen(pattern);
   if (plen >= sizeof pbuf)
     return 0;
   memcpy(pbuf, pattern, plen + 1);
-  int np = split(pbuf, psegs, SEGS_MAX);
-  if (np != nsegs)
+  int np = split(pbuf, psegs, PATTERN_SEGS_MAX);
+  if (np <= 0)
+    return np == nsegs;
+  int rest = is_catch_all(psegs[np - 1]);
+  if (rest ? nsegs < np : np != nsegs)
     return 0;
   size_t k = 0;
   for (int i = 0; i < np; i++) {
-    if (psegs[i][0] == '{') {
+    if (rest && i == np - 1) {
+      if (!rest_ok(segs, i, nsegs) || k == MK_ROUTE_PARAMS_MAX)
+        return 0;
+      params[k++] = segs[i];
+    } else if (psegs[i][0] == '{') {
       if (!param_ok(segs[i]) || k == MK_ROUTE_PARAMS_MAX)
         return 0;
       params[k++] = segs[i];
@@ -89,6 +119,12 @@ int mk_router_match(const struct mk_route *routes, const char *method, const cha
     if (!match_path(r->pattern, segs, nsegs, p, &n))
       continue;
     if (strcmp(r->method, want) == 0) {
+      /* A catch-all takes the rest of the path: put back the separators
+       * split() cut, from its first segment to the end. */
+      if (n > 0 && is_catch_all(strrchr(r->pattern, '/') + 1))
+        for (char *c = (char *)p[n - 1]; c < segbuf + len; c++)
+          if (*c == '\0')
+            *c = '/';
       *route = r;
       memcpy(params, p, n * sizeof p[0]);
       *nparams = n;

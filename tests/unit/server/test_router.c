@@ -11,7 +11,7 @@ static const struct mk_route routes[] = {
     {"GET", "/v1/cas", h, 0, "list", MK_AUTH_PUBLIC},
     {"GET", "/v1/cas/{id}/chain", h, 0, "chain", MK_AUTH_PUBLIC},
     {"POST", "/v1/cas/{id}/ocsp", h, 0, "ocsp", MK_AUTH_PUBLIC},
-    {"GET", "/v1/cas/{id}/ocsp/{req}", h, 0, "ocsp get", MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas/{id}/ocsp/{*req}", h, 0, "ocsp get", MK_AUTH_PUBLIC},
     {"DELETE", "/v1/auth/{id}", h, 0, "revoke", MK_AUTH_PUBLIC},
     {"GET", "/v1/auth/{id}", h, 0, "show", MK_AUTH_PUBLIC},
     {NULL, NULL, NULL, 0, NULL, 0},
@@ -56,6 +56,51 @@ static void test_params(void **state) {
   assert_string_equal(x.params[1], "MEUwQz");
 }
 
+/* RFC 6960 appendix A: GET {url}/{url-encoding of base-64 encoding of the
+ * DER OCSPRequest}. libmicrohttpd decodes %2F before the router sees the
+ * path, so the trailing catch-all takes every segment that is left. */
+static void test_catch_all(void **state) {
+  (void)state;
+  match_t x;
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp/MEUwQzBBMD8wPTAJBgUrDgMCGgUABBQ="),
+                   MK_ROUTE_FOUND);
+  assert_string_equal(x.r->summary, "ocsp get");
+  assert_int_equal(x.n, 2);
+  assert_string_equal(x.params[0], "ca_x");
+  assert_string_equal(x.params[1], "MEUwQzBBMD8wPTAJBgUrDgMCGgUABBQ=");
+  /* '/' inside the base64 text, also doubled and at the end */
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp/ME+w/QzB//BQ/"), MK_ROUTE_FOUND);
+  assert_string_equal(x.params[0], "ca_x");
+  assert_string_equal(x.params[1], "ME+w/QzB//BQ/");
+  /* more segments than fixed routes ever have */
+  assert_int_equal(m(&x, "GET", "/v1/cas/c/ocsp/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v"),
+                   MK_ROUTE_FOUND);
+  assert_string_equal(x.params[1], "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v");
+  /* HEAD too, through the GET route */
+  assert_int_equal(m(&x, "HEAD", "/v1/cas/ca_x/ocsp/AAAA"), MK_ROUTE_FOUND);
+  /* the rest must be there and be base64 or unreserved text */
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp/"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp/a b"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp/a%2Fb"), MK_ROUTE_NO_PATH);
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp/a/\x01"), MK_ROUTE_NO_PATH);
+  /* fixed parameters before it keep their own rules */
+  assert_int_equal(m(&x, "GET", "/v1/cas/a+b/ocsp/AAAA"), MK_ROUTE_NO_PATH);
+  /* the POST route of the prefix still answers 405 for GET without a rest */
+  assert_int_equal(m(&x, "GET", "/v1/cas/ca_x/ocsp"), MK_ROUTE_NO_METHOD);
+  assert_int_equal(m(&x, "POST", "/v1/cas/ca_x/ocsp/AAAA"), MK_ROUTE_NO_METHOD);
+  assert_string_equal(x.allow, "GET, HEAD");
+  /* a path of nearly MK_PATH_MAX bytes of base64 */
+  char big[MK_PATH_MAX];
+  size_t pre = strlen("/v1/cas/c/ocsp/");
+  memcpy(big, "/v1/cas/c/ocsp/", pre);
+  for (size_t i = pre; i < sizeof big - 1; i++)
+    big[i] = (i % 7 == 0) ? '/' : 'Q';
+  big[sizeof big - 1] = '\0';
+  big[sizeof big - 2] = 'Q';
+  assert_int_equal(m(&x, "GET", big), MK_ROUTE_FOUND);
+  assert_string_equal(x.params[1], big + pre);
+}
+
 static void test_not_found(void **state) {
   (void)state;
   match_t x;
@@ -72,7 +117,7 @@ static void test_not_found(void **state) {
   memset(longparam + 8, 'a', MK_PARAM_MAX + 1);
   strcat(longparam, "/chain");
   assert_int_equal(m(&x, "GET", longparam), MK_ROUTE_NO_PATH);
-  /* 20 segments: more than the router splits. */
+  /* 20 segments: no route has as many. */
   assert_int_equal(m(&x, "GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t"), MK_ROUTE_NO_PATH);
 }
 
@@ -162,6 +207,7 @@ static void test_problem_mapping(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_paths),     cmocka_unit_test(test_params),
+      cmocka_unit_test(test_catch_all),
       cmocka_unit_test(test_not_found),        cmocka_unit_test(test_method_not_allowed),
       cmocka_unit_test(test_path_too_long),    cmocka_unit_test(test_real_table),
       cmocka_unit_test(test_problem_mapping),
