@@ -71,7 +71,7 @@ static void write_cert(const char *name, X509 *x) {
 /* Run a shell command; its stdout and stderr, and whether it exited 0. */
 static char *run(const char *cmd, int *ok) {
   char full[1024];
-  snprintf(full, sizeof full, "cd '%s' && %s 2>&1", dir, cmd);
+  snprintf(full, sizeof full, "cd '%s' && ( %s ) 2>&1", dir, cmd);
   FILE *p = popen(full, "r");
   assert_non_null(p);
   size_t cap = 1 << 16, n = 0;
