@@ -1,5 +1,5 @@
 #include "crypto/rsap.h"
-#include "util/enc.h"
+#include "crypto/msg.h"
 #include "util/guard.h"
 #include "util/json.h"
 
@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MSG_VERSION 1
 #define SHARE_VERSION 1
 #define SHARE_HEAD 6 /* magic(4) version(1) alg(1) */
 #define KEY_ID_BYTES 32
-#define B64_MAX 520 /* >= mk_base64url_enc_len(MK_RSAP_MAX_BYTES) = 513 */
 #define HASH_NAME_MAX 16
 
 static const char device_magic[4] = {'M', 'K', 'R', 'U'};
@@ -261,15 +259,7 @@ out:
 
 /* ---- messages -------------------------------------------------------------- */
 
-static int msg_new(const struct alg *alg, const char *op, const char *step, json_t **out,
-                   mk_err *e) {
-  int rc = 0;
-  *out = json_pack("{s:i, s:s, s:s, s:s}", "v", MSG_VERSION, "alg", alg->name, "op", op,
-                   "step", step);
-  MK_ENSURE_ALLOC(*out, e);
-out:
-  return rc;
-}
+_Static_assert(MK_RSAP_MAX_BYTES <= MK_PMSG_FIELD_MAX, "RSA integer over the message field cap");
 
 static int put_str(json_t *msg, const char *key, const char *value, mk_err *e) {
   int rc = 0;
@@ -280,19 +270,6 @@ out:
   return rc;
 }
 
-static int put_b64(json_t *msg, const char *key, const unsigned char *p, size_t len, mk_err *e) {
-  int rc = 0;
-  char text[B64_MAX];
-  int n = mk_base64url_encode(p, len, text, sizeof text, e);
-  MK_TRY(n);
-  json_t *s = json_stringn(text, (size_t)n);
-  MK_ENSURE_ALLOC(s, e);
-  MK_ENSURE(json_object_set_new(msg, key, s) == 0, MK_ENOMEM, e, "out of memory");
-out:
-  OPENSSL_cleanse(text, sizeof text);
-  return rc;
-}
-
 /* An integer mod N as exactly k bytes (RFC 8017 §4.1 I2OSP). */
 static int put_num(json_t *msg, const char *key, const struct rsap_key *rk, const BIGNUM *x,
                    mk_err *e) {
@@ -300,66 +277,34 @@ static int put_num(json_t *msg, const char *key, const struct rsap_key *rk, cons
   unsigned char b[MK_RSAP_MAX_BYTES];
   MK_ENSURE(BN_bn2binpad(x, b, (int)rk->k) == (int)rk->k, MK_EINTERNAL, e,
             "%s does not fit in %zu bytes", key, rk->k);
-  MK_TRY(put_b64(msg, key, b, rk->k, e));
+  MK_TRY(mk_pmsg_put(msg, key, b, rk->k, e));
 out:
   OPENSSL_cleanse(b, sizeof b);
   return rc;
 }
 
-/*
- * Check the common part of a received message: a JSON object with exactly
- * v, alg, op, step and the NULL-terminated fields, v == 1 and the expected
- * op and step. *alg: the expected algorithm, or NULL to learn it from msg.
- */
+/* mk_pmsg_check with errors prefixed by what names the message. *alg: the
+ * key's algorithm, or NULL to accept either and learn it from msg. */
 static int msg_check(const json_t *msg, const struct alg **alg, const char *op, const char *step,
                      const char *const *fields, const char *what, mk_err *e) {
   int rc = 0;
-  const char *allowed[8] = {"v", "alg", "op", "step"};
-  size_t n = 4;
-  const char *s = NULL;
-  int64_t v = 0;
-
-  MK_ENSURE(msg != NULL && json_is_object(msg), MK_EINVAL, e, "%s: not a JSON object", what);
-  for (const char *const *f = fields; *f != NULL; f++) {
-    MK_ENSURE(n + 1 < sizeof allowed / sizeof allowed[0], MK_EINTERNAL, e,
-              "%s: too many fields", what);
-    allowed[n++] = *f;
-  }
-  allowed[n] = NULL;
-  MK_TRY(wrap(mk_json_only_keys(msg, allowed, NULL, e), e, what));
-  MK_TRY(wrap(mk_json_get_int(msg, "v", 1, INT64_MIN, INT64_MAX, &v, NULL, e), e, what));
-  MK_ENSURE(v == MSG_VERSION, MK_EINVAL, e, "%s: unsupported message version", what);
-  MK_TRY(wrap(mk_json_get_str(msg, "alg", 1, 16, &s, NULL, e), e, what));
-  const struct alg *got = alg_by_name(s);
-  MK_ENSURE(got != NULL, MK_EINVAL, e, "%s: alg must be \"rsa2048\" or \"rsa3072\"", what);
+  const char *names[N_ALGS + 1] = {NULL};
+  const char *got = NULL;
   if (*alg != NULL)
-    MK_ENSURE(got == *alg, MK_EINVAL, e, "%s: alg must be \"%s\" for this key", what,
-              (*alg)->name);
-  MK_TRY(wrap(mk_json_get_str(msg, "op", 1, 16, &s, NULL, e), e, what));
-  MK_ENSURE(strcmp(s, op) == 0, MK_EINVAL, e, "%s: op must be \"%s\"", what, op);
-  MK_TRY(wrap(mk_json_get_str(msg, "step", 1, 16, &s, NULL, e), e, what));
-  MK_ENSURE(strcmp(s, step) == 0, MK_EINVAL, e, "%s: step must be \"%s\"", what, step);
-  *alg = got;
+    names[0] = (*alg)->name;
+  else
+    for (size_t i = 0; i < N_ALGS; i++)
+      names[i] = algs[i].name;
+  MK_TRY(wrap(mk_pmsg_check(msg, names, op, step, fields, &got, e), e, what));
+  *alg = alg_by_name(got);
 out:
   return rc;
 }
 
-/* A binary field of exactly want bytes in unpadded base64url. */
+/* A binary field of exactly want bytes. */
 static int get_b64(const json_t *msg, const char *key, unsigned char *out, size_t want,
                    const char *what, mk_err *e) {
-  int rc = 0;
-  const char *s = NULL;
-  size_t text_len = mk_base64url_enc_len(want) - 1;
-  MK_TRY(wrap(mk_json_get_str(msg, key, 1, B64_MAX, &s, NULL, e), e, what));
-  size_t len = strlen(s);
-  MK_ENSURE(len == text_len && memchr(s, '=', len) == NULL, MK_EINVAL, e,
-            "%s: %s must be %zu bytes in unpadded base64url", what, key, want);
-  int n = mk_base64url_decode(s, len, out, want, e);
-  if (n < 0)
-    MK_FAIL(MK_EINVAL, e, "%s: %s is not base64url", what, key);
-  MK_ENSURE((size_t)n == want, MK_EINVAL, e, "%s: %s must be %zu bytes", what, key, want);
-out:
-  return rc;
+  return wrap(mk_pmsg_get(msg, key, out, want, want, NULL, e), e, what);
 }
 
 /* An integer field: exactly k bytes big-endian, value in 1..N-1. The bytes
@@ -379,27 +324,7 @@ out:
   return rc;
 }
 
-static void wipe_strings(json_t *v) {
-  const char *k;
-  json_t *x;
-  size_t i;
-  if (json_is_string(v)) {
-    OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-  } else if (json_is_object(v)) {
-    json_object_foreach(v, k, x) wipe_strings(x);
-  } else if (json_is_array(v)) {
-    json_array_foreach(v, i, x) wipe_strings(x);
-  }
-}
-
-void mk_rsap_msg_free(json_t *msg) {
-  if (msg == NULL)
-    return;
-  /* Wipe only the last reference: another holder still reads it. */
-  if (msg->refcount == 1)
-    wipe_strings(msg);
-  json_decref(msg);
-}
+void mk_rsap_msg_free(json_t *msg) { mk_pmsg_free(msg); }
 
 /* ---- split ------------------------------------------------------------------ */
 
@@ -765,10 +690,10 @@ int mk_rsap_keygen_device(int bits, mk_rsap_device **dev, json_t **msg, mk_err *
   *msg = NULL;
   MK_TRY(mk_rsap_split(NULL, bits, &dv, &sv, e));
   MK_TRY(keygen_proof(&dv->key, s_u, e));
-  MK_TRY(msg_new(sv->key.alg, "keygen", "share", &m, e));
+  MK_TRY(mk_pmsg_new(sv->key.alg->name, "keygen", "share", &m, e));
   MK_TRY(put_num(m, "n", &sv->key, sv->key.n, e));
   MK_TRY(put_num(m, "d_s", &sv->key, sv->key.share, e));
-  MK_TRY(put_b64(m, "s_u", s_u, dv->key.k, e));
+  MK_TRY(mk_pmsg_put(m, "s_u", s_u, dv->key.k, e));
   *dev = dv;
   *msg = m;
   dv = NULL;
@@ -809,7 +734,7 @@ int mk_rsap_keygen_server(const json_t *msg, mk_rsap_server **srv, json_t **repl
   MK_TRY_PTR_OSSL(s, secret_bn(), e, "BIGNUM");
   MK_TRY(finish_check(&sv->key, s, s_u, m, ctx, &ok, e));
   MK_ENSURE(ok, MK_EAUTH, e, "device share check failed");
-  MK_TRY(msg_new(alg, "keygen", "stored", &r, e));
+  MK_TRY(mk_pmsg_new(alg->name, "keygen", "stored", &r, e));
   MK_TRY(put_num(r, "n", &sv->key, sv->key.n, e));
   *srv = sv;
   *reply = r;
@@ -872,9 +797,9 @@ int mk_rsap_sign_device(const mk_rsap_device *dev, mk_rsap_hash hash, const unsi
   MK_TRY_PTR_OSSL(s_u, BN_new(), e, "BIGNUM");
   MK_TRY(exp_share(key, s_u, m, ctx, e));
 
-  MK_TRY(msg_new(key->alg, "sign", "request", &r, e));
+  MK_TRY(mk_pmsg_new(key->alg->name, "sign", "request", &r, e));
   MK_TRY(put_str(r, "hash", hash_name(hash), e));
-  MK_TRY(put_b64(r, "digest", digest, digest_len, e));
+  MK_TRY(mk_pmsg_put(r, "digest", digest, digest_len, e));
   MK_TRY(put_num(r, "s_u", key, s_u, e));
   *op = o;
   *req = r;
@@ -926,7 +851,7 @@ int mk_rsap_sign_server(const mk_rsap_server *srv, const json_t *req, json_t **r
   MK_TRY(finish_check(key, s, s_u, m, ctx, &ok, e));
   MK_ENSURE(ok, MK_EAUTH, e, "device share check failed");
 
-  MK_TRY(msg_new(alg, "sign", "result", &r, e));
+  MK_TRY(mk_pmsg_new(alg->name, "sign", "result", &r, e));
   MK_TRY(put_num(r, "s", key, s, e));
   *resp = r;
   r = NULL;
@@ -990,8 +915,8 @@ int mk_rsap_decrypt_challenge(const mk_rsap_server *srv, int64_t now, mk_rsap_sr
   o->expires = now + MK_RSAP_OP_TTL;
   memcpy(o->key_id, srv->key.id, KEY_ID_BYTES);
   MK_TRY_OSSL(RAND_bytes(o->challenge, sizeof o->challenge), e, "decrypt: random challenge");
-  MK_TRY(msg_new(srv->key.alg, "decrypt", "challenge", &m, e));
-  MK_TRY(put_b64(m, "challenge", o->challenge, sizeof o->challenge, e));
+  MK_TRY(mk_pmsg_new(srv->key.alg->name, "decrypt", "challenge", &m, e));
+  MK_TRY(mk_pmsg_put(m, "challenge", o->challenge, sizeof o->challenge, e));
   *op = o;
   *msg = m;
   o = NULL;
@@ -1042,8 +967,8 @@ int mk_rsap_decrypt_device(const mk_rsap_device *dev, const json_t *challenge,
   MK_TRY_PTR_OSSL(s_u, BN_new(), e, "BIGNUM");
   MK_TRY(exp_share(key, s_u, m, ctx, e));
 
-  MK_TRY(msg_new(alg, "decrypt", "request", &r, e));
-  MK_TRY(put_b64(r, "c", ct, key->k, e));
+  MK_TRY(mk_pmsg_new(alg->name, "decrypt", "request", &r, e));
+  MK_TRY(mk_pmsg_put(r, "c", ct, key->k, e));
   MK_TRY(put_num(r, "s_u", key, s_u, e));
   *op = o;
   *req = r;
@@ -1096,7 +1021,7 @@ int mk_rsap_decrypt_server(const mk_rsap_server *srv, mk_rsap_srvop *op, int64_t
 
   MK_TRY_PTR_OSSL(c_s, secret_bn(), e, "BIGNUM");
   MK_TRY(exp_share(key, c_s, c, ctx, e));
-  MK_TRY(msg_new(alg, "decrypt", "result", &r, e));
+  MK_TRY(mk_pmsg_new(alg->name, "decrypt", "result", &r, e));
   MK_TRY(put_num(r, "c_s", key, c_s, e));
   *resp = r;
   r = NULL;

@@ -1,7 +1,6 @@
 #include "crypto/sm2p.h"
-#include "util/enc.h"
+#include "crypto/msg.h"
 #include "util/guard.h"
-#include "util/json.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -16,7 +15,8 @@
 #define SC MK_EC_SCALAR_LEN
 #define DRAWS_MAX 64 /* redraws of a random value before giving up */
 #define PROOF_LABEL "mkey-sm2p-decrypt-v1"
-#define ALG_SM2 1    /* alg byte of the share encodings */
+#define ALG_SM2 1       /* alg byte of the share encodings */
+#define MSG_ALG "sm2"   /* alg of the protocol messages */
 #define SHARE_VERSION 1
 
 static const unsigned char device_magic[4] = {'M', 'K', 'S', 'U'};
@@ -242,90 +242,14 @@ out:
 
 /* ---- messages ----------------------------------------------------------- */
 
-/* Largest binary field: the signature. */
-#define FIELD_MAX MK_SM2P_SIG_MAX
-
-static int msg_new(const char *op, const char *step, json_t **out, mk_err *e) {
-  int rc = 0;
-  *out = json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "alg", "sm2", "op", op, "step", step);
-  MK_ENSURE_ALLOC(*out, e);
-out:
-  return rc;
-}
-
-static int msg_put(json_t *m, const char *key, const unsigned char *bin, size_t n, mk_err *e) {
-  int rc = 0;
-  char text[((FIELD_MAX + 2) / 3) * 4 + 1];
-  MK_ENSURE(n <= FIELD_MAX, MK_EINTERNAL, e, "%s: field over %d bytes", key, FIELD_MAX);
-  int len = mk_base64url_encode(bin, n, text, sizeof text, e);
-  MK_TRY(len);
-  MK_ENSURE(json_object_set_new(m, key, json_stringn(text, (size_t)len)) == 0, MK_ENOMEM, e,
-            "out of memory");
-out:
-  return rc;
-}
-
-/* Check v, alg, op and step, and that the message has exactly the header
- * keys and the NULL-terminated fields. */
-static int msg_check(const json_t *m, const char *op, const char *step, const char *const *fields,
-                     mk_err *e) {
-  int rc = 0;
-  const char *allowed[4 + 4 + 1] = {"v", "alg", "op", "step"};
-  size_t k = 4;
-  for (; fields[k - 4] != NULL; k++) {
-    MK_ENSURE(k < 8, MK_EINTERNAL, e, "too many message fields");
-    allowed[k] = fields[k - 4];
-  }
-  allowed[k] = NULL;
-  MK_ENSURE(m != NULL && json_is_object(m), MK_EINVAL, e, "message must be a JSON object");
-  MK_TRY(mk_json_only_keys(m, allowed, NULL, e));
-  json_t *v = json_object_get(m, "v");
-  MK_ENSURE(v != NULL, MK_EINVAL, e, "field 'v' is required");
-  MK_ENSURE(json_is_integer(v) && json_integer_value(v) == 1, MK_EINVAL, e,
-            "v: unsupported message version");
-  const char *s = NULL;
-  MK_TRY(mk_json_get_str(m, "alg", 1, 16, &s, NULL, e));
-  MK_ENSURE(strcmp(s, "sm2") == 0, MK_EINVAL, e, "alg: expected 'sm2'");
-  MK_TRY(mk_json_get_str(m, "op", 1, 16, &s, NULL, e));
-  MK_ENSURE(strcmp(s, op) == 0, MK_EINVAL, e, "op: expected '%s'", op);
-  MK_TRY(mk_json_get_str(m, "step", 1, 16, &s, NULL, e));
-  MK_ENSURE(strcmp(s, step) == 0, MK_EINVAL, e, "step: expected '%s'", step);
-  for (const char *const *f = fields; *f != NULL; f++)
-    MK_ENSURE(json_object_get(m, *f) != NULL, MK_EINVAL, e, "field '%s' is required", *f);
-out:
-  return rc;
-}
-
-/* A base64url field (no padding) of min..max bytes into out (max bytes). */
-static int msg_get(const json_t *m, const char *key, unsigned char *out, size_t min, size_t max,
-                   size_t *got, mk_err *e) {
-  int rc = 0;
-  const char *s = NULL;
-  MK_ENSURE(max <= FIELD_MAX, MK_EINTERNAL, e, "%s: field over %d bytes", key, FIELD_MAX);
-  MK_TRY(mk_json_get_str(m, key, 1, mk_base64url_enc_len(max) - 1, &s, NULL, e));
-  size_t len = strlen(s);
-  /* Padding would give one value two texts. */
-  MK_ENSURE(memchr(s, '=', len) == NULL, MK_EINVAL, e, "%s: base64url must not be padded", key);
-  int n = mk_base64url_decode(s, len, out, max, e);
-  if (n < 0) {
-    rc = mk_err_set(e, MK_EINVAL, "%s: not base64url of %zu bytes", key, max);
-    goto out;
-  }
-  if (min == max)
-    MK_ENSURE((size_t)n == min, MK_EINVAL, e, "%s: must be %zu bytes", key, min);
-  else
-    MK_ENSURE((size_t)n >= min, MK_EINVAL, e, "%s: must be at least %zu bytes", key, min);
-  if (got != NULL)
-    *got = (size_t)n;
-out:
-  return rc;
-}
+static const char *const sm2_algs[] = {MSG_ALG, NULL};
+_Static_assert(MK_SM2P_SIG_MAX <= MK_PMSG_FIELD_MAX, "SM2 signature over the message field cap");
 
 static int msg_get_point(const json_t *m, const char *key, EC_POINT **out, mk_err *e) {
   int rc = 0;
   unsigned char buf[PT];
   *out = NULL;
-  MK_TRY(msg_get(m, key, buf, PT, PT, NULL, e));
+  MK_TRY(mk_pmsg_get(m, key, buf, PT, PT, NULL, e));
   MK_TRY(mk_ec_point_decode(buf, PT, key, out, e));
 out:
   return rc;
@@ -335,7 +259,7 @@ static int msg_get_scalar(const json_t *m, const char *key, BIGNUM **out, mk_err
   int rc = 0;
   unsigned char buf[SC];
   *out = NULL;
-  MK_TRY(msg_get(m, key, buf, SC, SC, NULL, e));
+  MK_TRY(mk_pmsg_get(m, key, buf, SC, SC, NULL, e));
   MK_TRY(mk_ec_scalar_decode(buf, SC, 0, key, out, e));
 out:
   return rc;
@@ -345,7 +269,7 @@ static int msg_put_point(json_t *m, const char *key, const EC_POINT *pt, mk_err 
   int rc = 0;
   unsigned char buf[PT];
   MK_TRY(mk_ec_point_encode(pt, buf, e));
-  MK_TRY(msg_put(m, key, buf, PT, e));
+  MK_TRY(mk_pmsg_put(m, key, buf, PT, e));
 out:
   return rc;
 }
@@ -354,25 +278,13 @@ static int msg_put_scalar(json_t *m, const char *key, const BIGNUM *s, mk_err *e
   int rc = 0;
   unsigned char buf[SC];
   MK_TRY(mk_ec_scalar_encode(s, buf, e));
-  MK_TRY(msg_put(m, key, buf, SC, e));
+  MK_TRY(mk_pmsg_put(m, key, buf, SC, e));
 out:
   OPENSSL_cleanse(buf, sizeof buf);
   return rc;
 }
 
-void mk_sm2p_msg_free(json_t *msg) {
-  if (msg == NULL)
-    return;
-  if (msg->refcount == 1 && json_is_object(msg)) {
-    const char *k;
-    json_t *v;
-    json_object_foreach(msg, k, v) {
-      if (json_is_string(v) && v->refcount == 1)
-        OPENSSL_cleanse((void *)json_string_value(v), json_string_length(v));
-    }
-  }
-  json_decref(msg);
-}
+void mk_sm2p_msg_free(json_t *msg) { mk_pmsg_free(msg); }
 
 /* ---- handles -------------------------------------------------------------- */
 
@@ -613,7 +525,7 @@ int mk_sm2p_keygen_device_begin(mk_sm2p_devkeygen **st, json_t **msg, mk_err *e)
   MK_TRY(mk_ec_scalar_inv(inv, s->d1, ctx, e));
   MK_TRY_PTR_OSSL(p1, EC_POINT_new(g), e, "EC point");
   MK_TRY(mul1(g, p1, NULL, inv, ctx, e));
-  MK_TRY(msg_new("keygen", "share", &m, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "keygen", "share", &m, e));
   MK_TRY(msg_put_point(m, "p1", p1, e));
   *st = s;
   *msg = m;
@@ -639,7 +551,7 @@ int mk_sm2p_keygen_server(const json_t *msg, mk_sm2p_server **srv, json_t **repl
   *srv = NULL;
   *reply = NULL;
   MK_TRY(group(&g, e));
-  MK_TRY(msg_check(msg, "keygen", "share", fields, e));
+  MK_TRY(mk_pmsg_check(msg, sm2_algs, "keygen", "share", fields, NULL, e));
   MK_TRY(msg_get_point(msg, "p1", &p1, e));
   /* P is infinity only when d1 d2 = 1 (d = 0): draw d2 again. */
   for (int i = 0; i < DRAWS_MAX && s == NULL; i++) {
@@ -659,8 +571,8 @@ int mk_sm2p_keygen_server(const json_t *msg, mk_sm2p_server **srv, json_t **repl
     }
   }
   MK_ENSURE(s != NULL, MK_ECRYPTO, e, "keygen: no usable server share drawn");
-  MK_TRY(msg_new("keygen", "stored", &m, e));
-  MK_TRY(msg_put(m, "p", s->p, PT, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "keygen", "stored", &m, e));
+  MK_TRY(mk_pmsg_put(m, "p", s->p, PT, e));
   *srv = s;
   *reply = m;
   s = NULL;
@@ -687,8 +599,8 @@ int mk_sm2p_keygen_device_finish(mk_sm2p_devkeygen *st, const json_t *reply, mk_
   MK_TRY(group(&g, e));
   MK_ENSURE(st != NULL, MK_EINVAL, e, "keygen: no device state");
   MK_ENSURE(st->d1 != NULL, MK_EEXPIRED, e, "operation already finished");
-  MK_TRY(msg_check(reply, "keygen", "stored", fields, e));
-  MK_TRY(msg_get(reply, "p", pbuf, PT, PT, NULL, e));
+  MK_TRY(mk_pmsg_check(reply, sm2_algs, "keygen", "stored", fields, NULL, e));
+  MK_TRY(mk_pmsg_get(reply, "p", pbuf, PT, PT, NULL, e));
   MK_TRY(mk_ec_point_decode(pbuf, PT, "p", &p, e));
   MK_TRY_PTR_OSSL(ctx, BN_CTX_new(), e, "BN_CTX");
   MK_TRY(is_minus_g(g, p, ctx, &minus_g, e));
@@ -743,8 +655,8 @@ int mk_sm2p_sign_device_begin_digest(const mk_sm2p_device *dev,
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
   MK_TRY_PTR_OSSL(q1, EC_POINT_new(g), e, "EC point");
   MK_TRY(mul1(g, q1, NULL, o->w, ctx, e));
-  MK_TRY(msg_new("sign", "request", &m, e));
-  MK_TRY(msg_put(m, "e", digest, SC, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "request", &m, e));
+  MK_TRY(mk_pmsg_put(m, "e", digest, SC, e));
   MK_TRY(msg_put_point(m, "q1", q1, e));
   *op = o;
   *out = m;
@@ -772,7 +684,7 @@ int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64
   *reply = NULL;
   MK_TRY(group(&g, e));
   MK_ENSURE(now <= INT64_MAX - MK_SM2P_OP_TTL, MK_EINVAL, e, "time out of range");
-  MK_TRY(msg_check(in, "sign", "request", fields, e));
+  MK_TRY(mk_pmsg_check(in, sm2_algs, "sign", "request", fields, NULL, e));
   o = OPENSSL_zalloc(sizeof *o);
   MK_ENSURE_ALLOC(o, e);
   o->kind = OP_SIGN;
@@ -780,7 +692,7 @@ int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64
   memcpy(o->p, srv->p, PT);
   /* e is a hash output: any 32 bytes, used as an integer (GM/T 0003.2 §6.1
    * A4: r = (e + x1) mod n), so no range check. */
-  MK_TRY(msg_get(in, "e", o->e, SC, SC, NULL, e));
+  MK_TRY(mk_pmsg_get(in, "e", o->e, SC, SC, NULL, e));
   MK_TRY(msg_get_point(in, "q1", &o->q1, e));
   const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
@@ -805,7 +717,7 @@ int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64
     if (!BN_is_zero(o->r))
       break;
   }
-  MK_TRY(msg_new("sign", "commit", &m, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "commit", &m, e));
   MK_TRY(msg_put_scalar(m, "r", o->r, e));
   *op = o;
   *reply = m;
@@ -838,7 +750,7 @@ int mk_sm2p_sign_device_respond(const mk_sm2p_device *dev, mk_sm2p_devop *op, co
             "sign: operation belongs to another key");
   /* One answer per w1, whatever happens next. */
   op->state = ST_RESPONDED;
-  MK_TRY(msg_check(reply, "sign", "commit", fields, e));
+  MK_TRY(mk_pmsg_check(reply, sm2_algs, "sign", "commit", fields, NULL, e));
   MK_TRY(msg_get_scalar(reply, "r", &r, e));
   const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
@@ -850,7 +762,7 @@ int mk_sm2p_sign_device_respond(const mk_sm2p_device *dev, mk_sm2p_devop *op, co
   MK_TRY_OSSL(BN_mod_add(t, r, op->w, n, ctx), e, "BN_mod_add");
   MK_TRY_OSSL(BN_mod_mul(s1, t, dev->d1, n, ctx), e, "BN_mod_mul");
   MK_ENSURE(!BN_is_zero(s1), MK_ECRYPTO, e, "sign: degenerate nonce, start again");
-  MK_TRY(msg_new("sign", "response", &m, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "response", &m, e));
   MK_TRY(msg_put_scalar(m, "s1", s1, e));
   *out = m;
   m = NULL;
@@ -897,7 +809,7 @@ int mk_sm2p_sign_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, con
   *reply = NULL;
   MK_TRY(group(&g, e));
   MK_TRY(srvop_spend(srv, op, OP_SIGN, now, e));
-  MK_TRY(msg_check(in, "sign", "response", fields, e));
+  MK_TRY(mk_pmsg_check(in, sm2_algs, "sign", "response", fields, NULL, e));
   MK_TRY(msg_get_scalar(in, "s1", &s1, e));
   const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
@@ -928,8 +840,8 @@ int mk_sm2p_sign_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, con
   int ok = verify_e(srv->pub, op->e, der, (size_t)derlen, e);
   MK_TRY(ok);
   MK_ENSURE(ok == 1, MK_ECRYPTO, e, "sign: signature check failed");
-  MK_TRY(msg_new("sign", "result", &m, e));
-  MK_TRY(msg_put(m, "sig", der, (size_t)derlen, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "result", &m, e));
+  MK_TRY(mk_pmsg_put(m, "sig", der, (size_t)derlen, e));
   *reply = m;
   m = NULL;
 out:
@@ -976,8 +888,8 @@ int mk_sm2p_sign_device_finish(const mk_sm2p_device *dev, mk_sm2p_devop *op, con
   MK_ENSURE(sig != NULL && sig_cap >= MK_SM2P_SIG_MAX, MK_ETOOBIG, e,
             "sign: signature buffer under %d bytes", MK_SM2P_SIG_MAX);
   op->state = ST_DONE;
-  MK_TRY(msg_check(reply, "sign", "result", fields, e));
-  MK_TRY(msg_get(reply, "sig", der, 8, MK_SM2P_SIG_MAX, &len, e));
+  MK_TRY(mk_pmsg_check(reply, sm2_algs, "sign", "result", fields, NULL, e));
+  MK_TRY(mk_pmsg_get(reply, "sig", der, 8, MK_SM2P_SIG_MAX, &len, e));
   MK_TRY(sig_check(g, der, len, e));
   int ok = verify_e(dev->pub, op->e, der, len, e);
   MK_TRY(ok);
@@ -1004,8 +916,8 @@ int mk_sm2p_decrypt_server_challenge(const mk_sm2p_server *srv, int64_t now, mk_
   o->expires = now + MK_SM2P_OP_TTL;
   memcpy(o->p, srv->p, PT);
   MK_TRY(rand_challenge(o->challenge, e));
-  MK_TRY(msg_new("decrypt", "challenge", &m, e));
-  MK_TRY(msg_put(m, "challenge", o->challenge, MK_SM2P_CHALLENGE_BYTES, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "decrypt", "challenge", &m, e));
+  MK_TRY(mk_pmsg_put(m, "challenge", o->challenge, MK_SM2P_CHALLENGE_BYTES, e));
   *op = o;
   *challenge = m;
   o = NULL;
@@ -1058,8 +970,8 @@ int mk_sm2p_decrypt_device_begin(const mk_sm2p_device *dev, const unsigned char 
   *op = NULL;
   *out = NULL;
   MK_TRY(group(&g, e));
-  MK_TRY(msg_check(challenge, "decrypt", "challenge", fields, e));
-  MK_TRY(msg_get(challenge, "challenge", ch, sizeof ch, sizeof ch, NULL, e));
+  MK_TRY(mk_pmsg_check(challenge, sm2_algs, "decrypt", "challenge", fields, NULL, e));
+  MK_TRY(mk_pmsg_get(challenge, "challenge", ch, sizeof ch, sizeof ch, NULL, e));
   MK_TRY(mk_sm2p_ct_decode(ct, ctlen, &c, e));
   o = OPENSSL_zalloc(sizeof *o);
   MK_ENSURE_ALLOC(o, e);
@@ -1107,9 +1019,9 @@ int mk_sm2p_decrypt_device_begin(const mk_sm2p_device *dev, const unsigned char 
     if (!BN_is_zero(z))
       break;
   }
-  MK_TRY(msg_new("decrypt", "request", &m, e));
-  MK_TRY(msg_put(m, "t1", t1b, PT, e));
-  MK_TRY(msg_put(m, "proof_r", rb, PT, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "decrypt", "request", &m, e));
+  MK_TRY(mk_pmsg_put(m, "t1", t1b, PT, e));
+  MK_TRY(mk_pmsg_put(m, "proof_r", rb, PT, e));
   MK_TRY(msg_put_scalar(m, "proof_z", z, e));
   *op = o;
   *out = m;
@@ -1142,10 +1054,10 @@ int mk_sm2p_decrypt_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, 
   *reply = NULL;
   MK_TRY(group(&g, e));
   MK_TRY(srvop_spend(srv, op, OP_DECRYPT, now, e));
-  MK_TRY(msg_check(in, "decrypt", "request", fields, e));
-  MK_TRY(msg_get(in, "t1", t1b, PT, PT, NULL, e));
+  MK_TRY(mk_pmsg_check(in, sm2_algs, "decrypt", "request", fields, NULL, e));
+  MK_TRY(mk_pmsg_get(in, "t1", t1b, PT, PT, NULL, e));
   MK_TRY(mk_ec_point_decode(t1b, PT, "t1", &t1, e));
-  MK_TRY(msg_get(in, "proof_r", rb, PT, PT, NULL, e));
+  MK_TRY(mk_pmsg_get(in, "proof_r", rb, PT, PT, NULL, e));
   MK_TRY(mk_ec_point_decode(rb, PT, "proof_r", &r, e));
   MK_TRY(msg_get_scalar(in, "proof_z", &z, e));
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
@@ -1164,7 +1076,7 @@ int mk_sm2p_decrypt_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, 
   MK_TRY(mk_ec_scalar_inv(inv, srv->d2, ctx, e));
   MK_TRY_PTR_OSSL(t2, EC_POINT_new(g), e, "EC point");
   MK_TRY(mul1(g, t2, t1, inv, ctx, e));
-  MK_TRY(msg_new("decrypt", "result", &m, e));
+  MK_TRY(mk_pmsg_new(MSG_ALG, "decrypt", "result", &m, e));
   MK_TRY(msg_put_point(m, "t2", t2, e));
   *reply = m;
   m = NULL;
@@ -1202,7 +1114,7 @@ int mk_sm2p_decrypt_device_finish(const mk_sm2p_device *dev, mk_sm2p_devop *op, 
   MK_ENSURE(pt != NULL && pt_cap >= op->c2_len, MK_ETOOBIG, e,
             "decrypt: plaintext needs %zu bytes, buffer has %zu", op->c2_len, pt_cap);
   op->state = ST_DONE;
-  MK_TRY(msg_check(reply, "decrypt", "result", fields, e));
+  MK_TRY(mk_pmsg_check(reply, sm2_algs, "decrypt", "result", fields, NULL, e));
   MK_TRY(msg_get_point(reply, "t2", &t2, e));
   const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");

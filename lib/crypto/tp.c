@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/msg.h"
 #include "crypto/rsap.h"
 #include "crypto/sm2p.h"
 #include "util/guard.h"
@@ -199,8 +200,8 @@ static int relay(json_t *msg, json_t **out, mk_err *e) {
   int rc = 0;
   json_t *got = NULL;
   char *text = mk_json_dump(msg);
-  mk_sm2p_msg_free(msg); /* wipes strings; works for any message */
-  *out = NULL;           /* out may be the variable that held msg */
+  mk_pmsg_free(msg);
+  *out = NULL; /* out may be the variable that held msg */
   MK_ENSURE_ALLOC(text, e);
   MK_TRY(mk_json_parse_object(text, strlen(text), MK_TP_MSG_MAX, &got, e));
   *out = got;
@@ -239,8 +240,8 @@ int mk_tp_loop_keygen(mk_tp_alg alg, mk_tp_device **dev, mk_tp_server **srv, mk_
   s = NULL;
 out:
   mk_sm2p_devkeygen_free(st);
-  mk_sm2p_msg_free(m);
-  mk_sm2p_msg_free(r);
+  mk_pmsg_free(m);
+  mk_pmsg_free(r);
   mk_tp_device_free(d);
   mk_tp_server_free(s);
   return rc;
@@ -256,19 +257,19 @@ static int sm2_sign(const mk_tp_device *dev, const mk_tp_server *srv, const void
                                    strlen(SM2_DEFAULT_ID), msg, len, &dop, &m, e));
   MK_TRY(relay(m, &m, e));
   MK_TRY(mk_sm2p_sign_server_begin(srv->sm2, m, now, &sop, &r, e));
-  mk_sm2p_msg_free(m);
+  mk_pmsg_free(m);
   m = NULL;
   MK_TRY(relay(r, &r, e));
   MK_TRY(mk_sm2p_sign_device_respond(dev->sm2, dop, r, &m, e));
-  mk_sm2p_msg_free(r);
+  mk_pmsg_free(r);
   r = NULL;
   MK_TRY(relay(m, &m, e));
   MK_TRY(mk_sm2p_sign_server_finish(srv->sm2, sop, m, now, &r, e));
   MK_TRY(relay(r, &r, e));
   MK_TRY(mk_sm2p_sign_device_finish(dev->sm2, dop, r, sig, MK_TP_SIG_MAX, siglen, e));
 out:
-  mk_sm2p_msg_free(m);
-  mk_sm2p_msg_free(r);
+  mk_pmsg_free(m);
+  mk_pmsg_free(r);
   mk_sm2p_devop_free(dop);
   mk_sm2p_srvop_free(sop);
   return rc;
@@ -288,8 +289,8 @@ static int rsa_sign(const mk_tp_device *dev, const mk_tp_server *srv, const void
   MK_TRY(relay(r, &r, e));
   MK_TRY(mk_rsap_sign_device_finish(dev->rsa, dop, r, sig, MK_TP_SIG_MAX, siglen, e));
 out:
-  mk_sm2p_msg_free(m);
-  mk_sm2p_msg_free(r);
+  mk_pmsg_free(m);
+  mk_pmsg_free(r);
   mk_rsap_devop_free(dop);
   return rc;
 }
@@ -342,9 +343,9 @@ out:
   }
   if (rc < 0)
     mk_buf_free(pt);
-  mk_sm2p_msg_free(c);
-  mk_sm2p_msg_free(m);
-  mk_sm2p_msg_free(r);
+  mk_pmsg_free(c);
+  mk_pmsg_free(m);
+  mk_pmsg_free(r);
   mk_sm2p_devop_free(sdop);
   mk_sm2p_srvop_free(ssop);
   mk_rsap_devop_free(rdop);
