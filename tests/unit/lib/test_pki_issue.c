@@ -333,6 +333,65 @@ static void test_csr_malformed(void **state) {
   EVP_PKEY_free(small);
 }
 
+/* The fuzz seeds are made by the openssl command (see their names); each
+ * is accepted or refused as its name says. */
+static void test_csr_corpus(void **state) {
+  (void)state;
+  const char *src = getenv("MKEY_SOURCE_DIR");
+  if (src == NULL)
+    skip();
+  const struct {
+    const char *file;
+    int rc;
+    const char *msg;
+  } seeds[] = {
+      {"sm2.pem", 0, NULL},
+      {"sm2.der", 0, NULL},
+      {"rsa.pem", 0, NULL},
+      {"rsa.der", 0, NULL},
+      {"new_label.pem", 0, NULL},
+      {"pem_space_around.pem", 0, NULL},
+      {"sm2_empty_id.pem", MK_EINVAL, "empty SM2 signer ID"},
+      {"sm2_other_id.pem", MK_EINVAL, "must use the signer ID " MK_PKI_SM2_ID},
+      {"sm2_bad_sig.der", MK_EINVAL, "CSR signature does not verify"},
+      {"rsa_bad_sig.der", MK_EINVAL, "CSR signature does not verify"},
+      {"rsa_sha1.pem", MK_EINVAL, "sha256WithRSAEncryption"},
+      {"rsa_1024.pem", MK_EINVAL, "2048"},
+      {"p256.pem", MK_EINVAL, "neither SM2 nor RSA"},
+      {"sm2_trailing_byte.der", MK_EINVAL, "followed by 1 more bytes"},
+      {"sm2_truncated.der", MK_EINVAL, "neither PEM nor"},
+      {"sm2_version2.der", MK_EINVAL, "version"},
+      {"two_csrs.pem", MK_EINVAL, "more than one CSR"},
+      {"pem_text_after.pem", MK_EINVAL, "more than one CSR"},
+      {"pem_unterminated.pem", MK_EINVAL, "not well-formed PEM"},
+      {"certificate_label.pem", MK_EINVAL, "not a CERTIFICATE REQUEST"},
+      {"encrypted_header.pem", MK_EINVAL, "headers"},
+      {"empty", MK_EINVAL, "empty"},
+      {"text", MK_EINVAL, "neither PEM nor"},
+      {"oversize", MK_ETOOBIG, "over 16384 bytes"},
+  };
+  for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/csr/%s", src, seeds[i].file);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *buf = malloc(1 << 16);
+    size_t len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    mk_err e;
+    mk_err_clear(&e);
+    X509_REQ *req = NULL;
+    int rc = mk_pki_csr_parse(buf, len, &req, &e);
+    if (rc != seeds[i].rc || (seeds[i].msg != NULL && strstr(e.msg, seeds[i].msg) == NULL)) {
+      fprintf(stderr, "%s: %d %s\n", seeds[i].file, rc, e.msg);
+      fail();
+    }
+    assert_true((req != NULL) == (rc == 0));
+    X509_REQ_free(req);
+    free(buf);
+  }
+}
+
 /* ---- issuance -------------------------------------------------------------- */
 
 static const char *const profiles[] = {"personal-sign", "personal-enc",  "enterprise-sign",
@@ -754,6 +813,7 @@ int main(void) {
       cmocka_unit_test(test_csr_from_openssl),
       cmocka_unit_test(test_csr_bad_signature),
       cmocka_unit_test(test_csr_malformed),
+      cmocka_unit_test(test_csr_corpus),
       cmocka_unit_test(test_issue_sm2_profiles),
       cmocka_unit_test(test_issue_rsa_profiles),
       cmocka_unit_test(test_profile_names),
