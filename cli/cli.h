@@ -54,12 +54,14 @@ int cmd_status(int argc, const char **argv, struct cli *ctx);
 int cmd_profile(int argc, const char **argv, struct cli *ctx);
 int cmd_keytool(int argc, const char **argv, struct cli *ctx);
 int cmd_admin(int argc, const char **argv, struct cli *ctx);
+int cmd_ca(int argc, const char **argv, struct cli *ctx);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
 extern const char cmd_profile_usage[];
 extern const char cmd_keytool_usage[];
 extern const char cmd_admin_usage[];
+extern const char cmd_ca_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 

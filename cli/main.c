@@ -5,6 +5,8 @@
 static const struct cli_command commands[] = {
     {"admin", cmd_admin, "platform operator commands (login with the operator token)",
      cmd_admin_usage},
+    {"ca", cmd_ca, "certificate authorities: list, chains, CRLs; issue and revoke (operator)",
+     cmd_ca_usage},
     {"help", cmd_help, "show the commands, or the usage of one", cmd_help_usage},
     {"keytool", cmd_keytool, "split, sign and decrypt with a two-party key, both halves here",
      cmd_keytool_usage},
