@@ -65,6 +65,8 @@ int mk_config_set(mk_config *c, const char *key, const char *value, const char *
     return set_str(c->tls_cert, sizeof c->tls_cert, key, value, source, e);
   if (strcmp(key, "tls_key") == 0)
     return set_str(c->tls_key, sizeof c->tls_key, key, value, source, e);
+  if (strcmp(key, "cas_file") == 0)
+    return set_str(c->cas_file, sizeof c->cas_file, key, value, source, e);
   if (strcmp(key, "sandbox") == 0 || strcmp(key, "insecure_http") == 0) {
     int b;
     if (parse_bool(value, &b) != 0)
@@ -169,6 +171,7 @@ static const struct {
     {"MKEYD_DATA", "data"},         {"MKEYD_LISTEN", "listen"},
     {"MKEYD_PUBLIC_URL", "public_url"}, {"MKEYD_STORE", "store"},
     {"MKEYD_TLS_CERT", "tls_cert"}, {"MKEYD_TLS_KEY", "tls_key"},
+    {"MKEYD_CAS_FILE", "cas_file"},
     {"MKEYD_SANDBOX", "sandbox"},   {"MKEYD_INSECURE_HTTP", "insecure_http"},
     {"MKEYD_THREADS", "threads"},   {"MKEYD_BODY_MAX", "body_max"},
     {"MKEYD_LOG_LEVEL", "log_level"},
@@ -183,6 +186,7 @@ static const struct {
     {"--data", "data", 0},           {"--listen", "listen", 0},
     {"--public-url", "public_url", 0}, {"--store", "store", 0},
     {"--tls-cert", "tls_cert", 0},   {"--tls-key", "tls_key", 0},
+    {"--cas-file", "cas_file", 0},
     {"--sandbox", "sandbox", 1},     {"--insecure-http", "insecure_http", 1},
     {"--threads", "threads", 0},     {"--body-max", "body_max", 0},
     {"--log-level", "log_level", 0},
@@ -200,7 +204,7 @@ static void defaults(mk_config *c) {
 void mk_config_usage(FILE *out) {
   fputs("usage: mkeyd [--data DIR] [--listen ADDR:PORT] [--sandbox] [--config FILE]\n"
         "             [--public-url URL] [--store URL] [--tls-cert PEM --tls-key PEM]\n"
-        "             [--insecure-http] [--threads N] [--body-max BYTES]\n"
+        "             [--cas-file JSON] [--insecure-http] [--threads N] [--body-max BYTES]\n"
         "             [--log-level debug|info|warn|error] [--help] [--version]\n"
         "\n"
         "  --data DIR         data directory (database, keys); created 0700 (default: var)\n"
@@ -211,6 +215,7 @@ void mk_config_usage(FILE *out) {
         "  --config FILE      INI file with the same settings as keys ([mkeyd] section)\n"
         "  --public-url URL   base URL clients and certificates use (default: from --listen)\n"
         "  --store URL        database (default: sqlite:DIR/mkey.db)\n"
+        "  --cas-file JSON    CA definitions (builtin or cmp) created or updated at start\n"
         "  --tls-cert/--tls-key  PEM certificate chain and key for HTTPS\n"
         "  --insecure-http    plain HTTP outside sandbox, only behind a TLS-terminating proxy\n"
         "\n"

@@ -23,6 +23,7 @@ typedef struct mk_config {
   char tls_cert[PATH_MAX];   /* PEM files; required unless sandbox or insecure_http */
   char tls_key[PATH_MAX];
   char config_file[PATH_MAX];
+  char cas_file[PATH_MAX];   /* JSON file of CA definitions, applied at start; "" = none */
   int sandbox;               /* sandbox providers and plain HTTP */
   int insecure_http;         /* plain HTTP outside sandbox (behind a TLS proxy) */
   int threads;               /* HTTP worker threads, 1..64 */
@@ -39,7 +40,7 @@ typedef const char *(*mk_getenv_fn)(const char *name);
 int mk_config_load(mk_config *c, int argc, char **argv, mk_getenv_fn env, mk_err *e) MK_MUST_CHECK;
 
 /* Apply one setting by its INI key name (data, listen, public_url, store,
- * tls_cert, tls_key, sandbox, insecure_http, threads, body_max, log_level).
+ * tls_cert, tls_key, cas_file, sandbox, insecure_http, threads, body_max, log_level).
  * source names where it came from, for the error message. */
 int mk_config_set(mk_config *c, const char *key, const char *value, const char *source,
                   mk_err *e) MK_MUST_CHECK;

@@ -101,6 +101,10 @@ int main(int argc, char **argv) {
     snprintf(url, sizeof url, "%s://[%s]:%u", scheme, host, mk_server_port(srv));
   else
     snprintf(url, sizeof url, "%s://%s:%u", scheme, host, mk_server_port(srv));
+  /* The CAs need the URL their certificates point at, known only now with
+   * port 0; seeding comes before mkeyd.url, which tells scripts we are ready. */
+  if (mk_svc_ca_init(&svc, cfg.public_url[0] ? cfg.public_url : url, &e) < 0)
+    goto fail;
   if (write_url_file(cfg.data_dir, url, &e) < 0)
     goto fail;
   int64_t schema = 0;

@@ -45,6 +45,7 @@ typedef struct mk_resp {
   const char *content_type; /* with raw: the body's type */
   const unsigned char *raw; /* not owned: must outlive the request (embedded) */
   size_t raw_len;
+  unsigned char *raw_owned; /* instead of raw: malloc'd, freed once sent or on error */
 } mk_resp;
 
 /* 0 with resp filled, or a negative MK_E* with the detail in e; the server
@@ -53,7 +54,8 @@ typedef int (*mk_handler_fn)(mk_req *req, mk_resp *resp, mk_err *e);
 
 struct mk_route {
   const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
-  const char *pattern; /* "/v1/cas/{id}/chain": a {name} matches one segment */
+  const char *pattern; /* "/v1/cas/{id}/chain": a {name} matches one segment; a last
+                          {*name} matches the rest of the path, '/' included */
   mk_handler_fn fn;
   size_t body_max;     /* 0: the configured default (1 MiB) */
   const char *summary;
@@ -68,6 +70,15 @@ enum mk_route_auth {
 
 /* The route table (routes.c), ending with {NULL}. */
 extern const struct mk_route mk_routes[];
+
+/* ---- handlers of the CA registry (routes_ca.c) ---- */
+int mk_api_cas_list(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_chain(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_crl(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_ocsp_post(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_ocsp_get(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_issue(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_revoke(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
 
 /* ---- router (router.c) ---- */
 enum mk_route_result { MK_ROUTE_FOUND = 0, MK_ROUTE_NO_PATH = 1, MK_ROUTE_NO_METHOD = 2 };

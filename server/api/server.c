@@ -180,9 +180,15 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   enum MHD_Result ret;
   if (rc < 0) {
     json_decref(resp.json);
+    free(resp.raw_owned);
     if (e.code == MK_OK)
       mk_err_set(&e, rc, "%s", mk_code_name(rc));
     ret = queue_error(ctx, &e);
+  } else if (resp.raw_owned != NULL) {
+    ret = queue_bytes(ctx, resp.status ? resp.status : 200, (char *)resp.raw_owned, resp.raw_len,
+                      MHD_RESPMEM_MUST_FREE, resp.content_type ? resp.content_type
+                                                               : "application/octet-stream",
+                      NULL);
   } else if (resp.raw != NULL) {
     ret = queue_bytes(ctx, resp.status ? resp.status : 200, (char *)resp.raw, resp.raw_len,
                       MHD_RESPMEM_PERSISTENT, resp.content_type ? resp.content_type
