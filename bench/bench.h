@@ -18,5 +18,6 @@ void bench_report(const char *name, double ops, const char *ref_name, double ref
 
 /* Benchmark groups: return 0 when every measurement ran. */
 int bench_crypto(double seconds);
+int bench_pki(double seconds);
 
 #endif

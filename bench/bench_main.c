@@ -49,6 +49,7 @@ static const struct {
   const char *help;
 } groups[] = {
     {"crypto", bench_crypto, "two-party SM2 and RSA against OpenSSL's single-key operations"},
+    {"pki", bench_pki, "certificates issued and OCSP responses per second against the CA's signature"},
 };
 
 static void usage(FILE *f) {
