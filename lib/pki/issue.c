@@ -201,7 +201,7 @@ out:
 int mk_pki_issue(const mk_pki_ca *ca, const mk_pki_issue_req *r, int64_t now, X509 **out, mk_err *e) {
   int rc = 0;
   const struct profile *pf = NULL;
-  mk_pki_profile id;
+  mk_pki_profile id = MK_PKI_PERSONAL_SIGN; /* set by mk_pki_profile_parse */
   mk_pki_keytype ca_type, key_type;
   int64_t from = 0;
   X509 *x = NULL;

@@ -64,7 +64,9 @@ mk_start() {
   "$MKEYD" --data "$MK_DATA" --listen 127.0.0.1:0 --sandbox "$@" >>"$MK_TMP/mkeyd.log" 2>&1 &
   MKEYD_PID=$!
   local i
-  for i in $(seq 1 200); do
+  # First start makes the sandbox CAs (RSA-3072 keys): allow a minute on a
+  # loaded machine under sanitizers.
+  for i in $(seq 1 1200); do
     if [ -s "$MK_DATA/mkeyd.url" ]; then break; fi
     if ! kill -0 "$MKEYD_PID" 2>/dev/null; then
       echo "mkeyd exited during start:"; cat "$MK_TMP/mkeyd.log"; exit 1
