@@ -18,6 +18,7 @@
 #define SHARE_HEAD 6 /* magic(4) version(1) alg(1) */
 #define KEY_ID_BYTES 32
 #define HASH_NAME_MAX 16
+#define DRAWS_MAX 64 /* redraws of a blinding factor before giving up */
 
 static const char device_magic[4] = {'M', 'K', 'R', 'U'};
 static const char server_magic[4] = {'M', 'K', 'R', 'S'};
@@ -63,8 +64,9 @@ struct mk_rsap_devop {
   int kind;
   int spent;
   unsigned char key_id[KEY_ID_BYTES];
-  unsigned char m[MK_RSAP_MAX_BYTES]; /* sign: EM to check s^e against; decrypt: c */
-  BIGNUM *x_u;                        /* decrypt: c^d_u mod N, secret */
+  unsigned char m[MK_RSAP_MAX_BYTES]; /* sign: EM to check s^e against; decrypt: c' */
+  BIGNUM *x_u;                        /* decrypt: c'^d_u mod N, secret */
+  BIGNUM *r_inv;                      /* decrypt: r^-1 mod N, unblinds; secret */
 };
 
 struct mk_rsap_srvop {
@@ -82,6 +84,16 @@ static const unsigned char di_sha256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x
  * GM/T 0006-2012); OpenSSL 3.0 knows the OID but will not sign RSA with it. */
 static const unsigned char di_sm3[] = {0x30, 0x30, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x81, 0x1c,
                                        0xcf, 0x55, 0x01, 0x83, 0x11, 0x05, 0x00, 0x04, 0x20};
+
+/* ---- randomness (with the test hook) ------------------------------------ */
+
+static mk_rsap_rng_fn test_rng;
+static void *test_rng_ctx;
+
+void mk_rsap_insecure_set_test_rng(mk_rsap_rng_fn fn, void *ctx) {
+  test_rng = fn;
+  test_rng_ctx = ctx;
+}
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -604,6 +616,7 @@ void mk_rsap_devop_free(mk_rsap_devop *op) {
   if (op == NULL)
     return;
   BN_clear_free(op->x_u);
+  BN_clear_free(op->r_inv);
   OPENSSL_cleanse(op, sizeof *op);
   free(op);
 }
@@ -914,7 +927,11 @@ int mk_rsap_decrypt_challenge(const mk_rsap_server *srv, int64_t now, mk_rsap_sr
   MK_ENSURE_ALLOC(o, e);
   o->expires = now + MK_RSAP_OP_TTL;
   memcpy(o->key_id, srv->key.id, KEY_ID_BYTES);
-  MK_TRY_OSSL(RAND_bytes(o->challenge, sizeof o->challenge), e, "decrypt: random challenge");
+  if (test_rng != NULL)
+    MK_ENSURE(test_rng(test_rng_ctx, "challenge", o->challenge, sizeof o->challenge) == 1,
+              MK_ECRYPTO, e, "test RNG failed for challenge");
+  else
+    MK_TRY_OSSL(RAND_bytes(o->challenge, sizeof o->challenge), e, "decrypt: random challenge");
   MK_TRY(mk_pmsg_new(srv->key.alg->name, "decrypt", "challenge", &m, e));
   MK_TRY(mk_pmsg_put(m, "challenge", o->challenge, sizeof o->challenge, e));
   *op = o;
@@ -927,6 +944,37 @@ out:
   return rc;
 }
 
+/* A blinding factor r uniform in [1, N) with gcd(r, N) = 1, and r^-1 mod N
+ * into r_inv (both secret). BN_mod_inverse takes its constant-time path for
+ * a BN_FLG_CONSTTIME r. An r that shares a factor with N (probability about
+ * 2/sqrt(N)) is drawn again. */
+static int blind_draw(const struct rsap_key *key, BIGNUM *r, BIGNUM *r_inv, BN_CTX *ctx,
+                      mk_err *e) {
+  int rc = 0;
+  unsigned char b[MK_RSAP_MAX_BYTES];
+  for (int i = 0;; i++) {
+    MK_ENSURE(i < DRAWS_MAX, MK_ECRYPTO, e, "decrypt: no usable blinding factor drawn");
+    if (test_rng != NULL) {
+      MK_ENSURE(test_rng(test_rng_ctx, "r", b, key->k) == 1, MK_ECRYPTO, e,
+                "test RNG failed for r");
+      MK_ENSURE(BN_bin2bn(b, (int)key->k, r) != NULL, MK_ECRYPTO, e, "BIGNUM");
+    } else {
+      MK_TRY_OSSL(BN_priv_rand_range(r, key->n), e, "decrypt: random blinding factor");
+    }
+    if (BN_is_zero(r) || BN_ucmp(r, key->n) >= 0)
+      continue;
+    if (BN_mod_inverse(r_inv, r, key->n, ctx) != NULL)
+      break;
+    unsigned long err = ERR_peek_last_error();
+    MK_ENSURE(ERR_GET_LIB(err) == ERR_LIB_BN && ERR_GET_REASON(err) == BN_R_NO_INVERSE,
+              MK_ECRYPTO, e, "decrypt: inverse of the blinding factor");
+    ERR_clear_error();
+  }
+out:
+  OPENSSL_cleanse(b, sizeof b);
+  return rc;
+}
+
 int mk_rsap_decrypt_device(const mk_rsap_device *dev, const json_t *challenge,
                            const unsigned char *ct, size_t ct_len, mk_rsap_devop **op,
                            json_t **req, mk_err *e) {
@@ -936,7 +984,7 @@ int mk_rsap_decrypt_device(const mk_rsap_device *dev, const json_t *challenge,
   mk_rsap_devop *o = NULL;
   json_t *r = NULL;
   BN_CTX *ctx = NULL;
-  BIGNUM *c = NULL, *m = NULL, *s_u = NULL;
+  BIGNUM *c = NULL, *m = NULL, *s_u = NULL, *rb = NULL, *t = NULL, *cb = NULL;
   unsigned char ch[MK_RSAP_CHALLENGE_BYTES], em[MK_RSAP_MAX_BYTES];
   MK_ENSURE(op != NULL && req != NULL, MK_EINVAL, e, "decrypt: no output");
   *op = NULL;
@@ -957,18 +1005,30 @@ int mk_rsap_decrypt_device(const mk_rsap_device *dev, const json_t *challenge,
   MK_ENSURE_ALLOC(o, e);
   o->kind = OP_DECRYPT;
   memcpy(o->key_id, key->id, KEY_ID_BYTES);
-  memcpy(o->m, ct, key->k);
   MK_TRY_PTR_OSSL(o->x_u, secret_bn(), e, "BIGNUM");
+  MK_TRY_PTR_OSSL(o->r_inv, secret_bn(), e, "BIGNUM");
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
-  MK_TRY(exp_share(key, o->x_u, c, ctx, e));
+  /* Blind: c' = c r^e mod N, so the server never sees which ciphertext it
+   * helps to open. r^e is exponentiated with the constant-time ladder too:
+   * the base is secret. c' is never 0, since r is a unit and 0 < c < N. */
+  MK_TRY_PTR_OSSL(rb, secret_bn(), e, "BIGNUM");
+  MK_TRY_PTR_OSSL(t, secret_bn(), e, "BIGNUM");
+  MK_TRY_PTR_OSSL(cb, BN_new(), e, "BIGNUM");
+  MK_TRY(blind_draw(key, rb, o->r_inv, ctx, e));
+  MK_TRY_OSSL(BN_mod_exp_mont_consttime(t, rb, key->pub_e, key->n, ctx, key->mont), e,
+              "RSA blinding exponentiation");
+  MK_TRY(mul_mod(key, cb, c, t, ctx, e));
+  MK_ENSURE(BN_bn2binpad(cb, o->m, (int)key->k) == (int)key->k, MK_EINTERNAL, e,
+            "decrypt: value longer than the modulus");
+  MK_TRY(exp_share(key, o->x_u, cb, ctx, e));
 
-  MK_TRY(proof_em(key, decrypt_label, sizeof decrypt_label, ch, sizeof ch, ct, key->k, em, e));
+  MK_TRY(proof_em(key, decrypt_label, sizeof decrypt_label, ch, sizeof ch, o->m, key->k, em, e));
   MK_TRY_PTR_OSSL(m, BN_bin2bn(em, (int)key->k, NULL), e, "BIGNUM");
   MK_TRY_PTR_OSSL(s_u, BN_new(), e, "BIGNUM");
   MK_TRY(exp_share(key, s_u, m, ctx, e));
 
   MK_TRY(mk_pmsg_new(alg->name, "decrypt", "request", &r, e));
-  MK_TRY(mk_pmsg_put(r, "c", ct, key->k, e));
+  MK_TRY(mk_pmsg_put(r, "c", o->m, key->k, e));
   MK_TRY(put_num(r, "s_u", key, s_u, e));
   *op = o;
   *req = r;
@@ -978,6 +1038,9 @@ out:
   BN_free(c);
   BN_free(m);
   BN_free(s_u);
+  BN_clear_free(rb);
+  BN_clear_free(t);
+  BN_free(cb);
   BN_CTX_free(ctx);
   mk_rsap_devop_free(o);
   json_decref(r);
@@ -1058,7 +1121,7 @@ int mk_rsap_decrypt_device_finish(const mk_rsap_device *dev, mk_rsap_devop *op,
   static const char what[] = "decrypt result";
   int rc = 0;
   BN_CTX *ctx = NULL;
-  BIGNUM *c_s = NULL, *x = NULL, *v = NULL, *c = NULL;
+  BIGNUM *c_s = NULL, *x = NULL, *v = NULL, *c = NULL, *y = NULL;
   unsigned char em[MK_RSAP_MAX_BYTES], msg[MK_RSAP_MAX_BYTES];
   MK_ENSURE(dev != NULL && pt_len != NULL && (pt != NULL || pt_cap == 0), MK_EINVAL, e,
             "decrypt: missing argument");
@@ -1072,14 +1135,17 @@ int mk_rsap_decrypt_device_finish(const mk_rsap_device *dev, mk_rsap_devop *op,
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
   MK_TRY_PTR_OSSL(x, secret_bn(), e, "BIGNUM");
   MK_TRY(mul_mod(key, x, op->x_u, c_s, ctx, e));
-  /* x^e == c, as OpenSSL checks its own CRT result: a wrong server answer is
+  /* x^e == c', as OpenSSL checks its own CRT result: a wrong server answer is
    * the server's fault, not a padding failure. */
   MK_TRY_PTR_OSSL(v, BN_new(), e, "BIGNUM");
   MK_TRY_PTR_OSSL(c, BN_bin2bn(op->m, (int)key->k, NULL), e, "BIGNUM");
   MK_TRY(exp_public(key, v, x, ctx, e));
   MK_ENSURE(BN_cmp(v, c) == 0, MK_EPROTO, e, "%s: the server's share does not combine", what);
+  /* x = c'^d = m r mod N: unblind, m = x r^-1 mod N. */
+  MK_TRY_PTR_OSSL(y, secret_bn(), e, "BIGNUM");
+  MK_TRY(mul_mod(key, y, x, op->r_inv, ctx, e));
 
-  MK_ENSURE(BN_bn2binpad(x, em, (int)key->k) == (int)key->k, MK_EINTERNAL, e,
+  MK_ENSURE(BN_bn2binpad(y, em, (int)key->k) == (int)key->k, MK_EINTERNAL, e,
             "decrypt: value longer than the modulus");
   int n = oaep_decode(msg, sizeof msg, em, key->k);
   MK_ENSURE(n >= 0, MK_ECRYPTO, e, "decryption failed");
@@ -1091,8 +1157,13 @@ int mk_rsap_decrypt_device_finish(const mk_rsap_device *dev, mk_rsap_devop *op,
 out:
   OPENSSL_cleanse(em, sizeof em);
   OPENSSL_cleanse(msg, sizeof msg);
+  if (op != NULL && op->kind == OP_DECRYPT && op->spent) {
+    BN_clear_free(op->r_inv);
+    op->r_inv = NULL;
+  }
   BN_clear_free(c_s);
   BN_clear_free(x);
+  BN_clear_free(y);
   BN_clear_free(v);
   BN_free(c);
   BN_CTX_free(ctx);

@@ -25,20 +25,25 @@
  *                                                digest, s_u = m^d_u mod N
  *            server -> device  step "result":    s = s_u * m^d_s mod N
  *   decrypt  server -> device  step "challenge": challenge (32 random bytes)
- *            device -> server  step "request":   c, s_u (proof share)
- *            server -> device  step "result":    c_s = c^d_s mod N
+ *            device -> server  step "request":   c = c' = c0 r^e mod N (the
+ *                                                ciphertext c0 blinded by a
+ *                                                fresh r), s_u (proof share)
+ *            server -> device  step "result":    c_s = c'^d_s mod N
  *
  * A proof share is m'^d_u with m' = EMSA-PKCS1-v1_5-SHA-256 of
  * SHA-256(label || 0x00 || alg || 0x00 || data): label "mkey rsap keygen
  * proof v1" with data = N, or "mkey rsap decrypt proof v1" with data =
- * challenge || c. The server completes it with its share and checks s^e == m'.
+ * challenge || c'. The server completes it with its share and checks s^e == m'.
  *
  * m is the EMSA-PKCS1-v1_5 encoding (RFC 8017 §9.2) of the digest; the server
  * rebuilds it from the digest itself, so it knows what it signs, and releases
  * s only after s^e == m. Decryption (RSA-OAEP, SHA-256, MGF1-SHA-256, RFC 8017
- * §7.1.2) is finished on the device: the server answers with c^d_s only after
- * the device has proven its share by a two-party signature over the fresh
- * challenge bound to c, and the plaintext never reaches the server.
+ * §7.1.2) is finished on the device: the server answers with c'^d_s only
+ * after the device has proven its share by a two-party signature over the
+ * fresh challenge bound to c'. The device picks r uniform in [1, N) with
+ * gcd(r, N) = 1 for every decryption and unblinds c'^d_u c'^d_s = m r to
+ * m = (m r) r^-1 mod N, so the server sees neither the ciphertext (c' is
+ * uniform among the units) nor the plaintext.
  *
  * Errors: a wrong device share or a failed proof is MK_EAUTH "device share
  * check failed" (the caller counts it against the PIN); a used or expired
@@ -187,9 +192,10 @@ int mk_rsap_decrypt_challenge(const mk_rsap_server *srv, int64_t now, mk_rsap_sr
                               json_t **msg, mk_err *e) MK_MUST_CHECK;
 /*
  * Device: answer challenge for ciphertext ct (exactly k bytes, value in
- * 1..N-1) with the "request" message *req: c and the device's share of a
- * signature over the challenge and c. The caller owns the new *op (keeps
- * c^d_u, wiped on free) and *req; both NULL on failure.
+ * 1..N-1) with the "request" message *req: the blinded c' = ct r^e mod N for
+ * a fresh random r, and the device's share of a signature over the
+ * challenge and c'. The caller owns the new *op (keeps c', c'^d_u and r^-1,
+ * wiped on free) and *req; both NULL on failure.
  */
 int mk_rsap_decrypt_device(const mk_rsap_device *dev, const json_t *challenge,
                            const unsigned char *ct, size_t ct_len, mk_rsap_devop **op,
@@ -198,13 +204,14 @@ int mk_rsap_decrypt_device(const mk_rsap_device *dev, const json_t *challenge,
  * Server: spend op (MK_EEXPIRED "operation already finished" on a second
  * call, "operation expired" at or after its expiry; either way op stays
  * spent), finish and check the device's proof (MK_EAUTH), then answer with
- * c^d_s in a new "result" message *resp (caller owns; NULL on failure).
+ * c'^d_s in a new "result" message *resp (caller owns; NULL on failure).
  */
 int mk_rsap_decrypt_server(const mk_rsap_server *srv, mk_rsap_srvop *op, int64_t now,
                            const json_t *req, json_t **resp, mk_err *e) MK_MUST_CHECK;
 /*
- * Device: combine c^d_u * c^d_s, check it against c (MK_EPROTO if the server
- * answered wrongly), remove the OAEP padding and write the plaintext to pt
+ * Device: combine x = c'^d_u * c'^d_s, check x^e == c' (MK_EPROTO if the
+ * server answered wrongly), unblind (x r^-1 mod N; r^-1 is wiped), remove
+ * the OAEP padding and write the plaintext to pt
  * (pt_cap bytes, MK_RSAP_PLAINTEXT_MAX always suffices; MK_ETOOBIG if it
  * does not fit) and its length to *pt_len.
  * Every padding failure is MK_ECRYPTO "decryption failed". op is spent.
@@ -212,5 +219,19 @@ int mk_rsap_decrypt_server(const mk_rsap_server *srv, mk_rsap_srvop *op, int64_t
 int mk_rsap_decrypt_device_finish(const mk_rsap_device *dev, mk_rsap_devop *op,
                                   const json_t *resp, unsigned char *pt, size_t pt_cap,
                                   size_t *pt_len, mk_err *e) MK_MUST_CHECK;
+
+/* ---- tests only -------------------------------------------------------- */
+
+/*
+ * INSECURE, for known-answer tests and fuzzing: while fn is set, the
+ * decryption's random values come from fn instead of OpenSSL's DRBG. fn
+ * writes len bytes for `what`: "challenge" (32 bytes, the server's) or "r"
+ * (k bytes big-endian, the device's blinding factor; a value outside 1..N-1
+ * or not prime to N is drawn again), and returns 1, or 0 to fail the
+ * operation (MK_ECRYPTO). Key generation and splitting always use OpenSSL.
+ * Not thread-safe; NULL restores the DRBG. Never call it outside tests.
+ */
+typedef int (*mk_rsap_rng_fn)(void *ctx, const char *what, unsigned char *out, size_t len);
+void mk_rsap_insecure_set_test_rng(mk_rsap_rng_fn fn, void *ctx);
 
 #endif

@@ -15,6 +15,7 @@
 #define SC MK_EC_SCALAR_LEN
 #define DRAWS_MAX 64 /* redraws of a random value before giving up */
 #define PROOF_LABEL "mkey-sm2p-decrypt-v1"
+#define KEYGEN_LABEL "mkey-sm2p-keygen-v1"
 #define ALG_SM2 1       /* alg byte of the share encodings */
 #define MSG_ALG "sm2"   /* alg of the protocol messages */
 #define SHARE_VERSION 1
@@ -37,7 +38,8 @@ struct mk_sm2p_server {
 };
 
 struct mk_sm2p_devkeygen {
-  BIGNUM *d1; /* NULL once spent */
+  BIGNUM *d1;            /* NULL once spent */
+  unsigned char p1[PT];  /* [d1^-1]G, to check the server's proof; wiped once spent */
 };
 
 enum op_kind { OP_SIGN = 1, OP_DECRYPT = 2 };
@@ -48,7 +50,8 @@ struct mk_sm2p_devop {
   int state;
   unsigned char p[PT];      /* key the op belongs to */
   unsigned char e[SC];      /* sign: SM3(Z || M) */
-  BIGNUM *w;                /* sign: w1, decrypt: w (secret) */
+  unsigned char r[SC];      /* sign: r, once answered */
+  BIGNUM *w;                /* decrypt: w (secret); w1 never outlives the answer */
   EC_POINT *c1;             /* decrypt */
   unsigned char c3[MK_SM3_LEN];
   unsigned char *c2;        /* decrypt: owned copy, wiped on free */
@@ -61,9 +64,8 @@ struct mk_sm2p_srvop {
   int64_t expires;
   unsigned char p[PT];      /* key the op belongs to */
   unsigned char e[SC];      /* sign */
-  BIGNUM *r;                /* sign */
   BIGNUM *w2;               /* sign (secret) */
-  EC_POINT *q1;             /* sign */
+  EC_POINT *q2;             /* sign: [w2]P1 */
   unsigned char challenge[MK_SM2P_CHALLENGE_BYTES]; /* decrypt */
 };
 
@@ -213,8 +215,9 @@ out:
 /* ---- signatures (DER SEQUENCE { INTEGER r, INTEGER s }) --------------------- */
 
 /* Strict: the DER must decode, re-encode to the same bytes (so one signature
- * has one encoding) and carry r, s in 1..n-1. */
-static int sig_check(const EC_GROUP *g, const unsigned char *der, size_t len, mk_err *e) {
+ * has one encoding) and carry r, s in 1..n-1. r goes to r_out. */
+static int sig_check(const EC_GROUP *g, const unsigned char *der, size_t len,
+                     unsigned char r_out[SC], mk_err *e) {
   int rc = 0;
   ECDSA_SIG *sig = NULL;
   unsigned char *again = NULL;
@@ -233,6 +236,7 @@ static int sig_check(const EC_GROUP *g, const unsigned char *der, size_t len, mk
   MK_ENSURE(!BN_is_zero(r) && !BN_is_negative(r) && BN_cmp(r, n) < 0 && !BN_is_zero(s) &&
                 !BN_is_negative(s) && BN_cmp(s, n) < 0,
             MK_EINVAL, e, "sig: r or s out of range 1..n-1");
+  MK_ENSURE(BN_bn2binpad(r, r_out, SC) == SC, MK_EINTERNAL, e, "sig: r over 32 bytes");
 out:
   ECDSA_SIG_free(sig);
   OPENSSL_free(again);
@@ -324,9 +328,8 @@ void mk_sm2p_devop_free(mk_sm2p_devop *op) {
 void mk_sm2p_srvop_free(mk_sm2p_srvop *op) {
   if (op == NULL)
     return;
-  BN_clear_free(op->r);
   BN_clear_free(op->w2);
-  EC_POINT_free(op->q1);
+  EC_POINT_free(op->q2);
   OPENSSL_clear_free(op, sizeof *op);
 }
 
@@ -505,6 +508,93 @@ out:
 
 /* ---- keygen --------------------------------------------------------------- */
 
+/* c = SM3(label || P1 || P || R) mod n: the Fiat-Shamir challenge of the
+ * server's keygen proof, bound to the device's P1 and to the P it answers. */
+static int keygen_c(const EC_GROUP *g, const unsigned char p1[PT], const unsigned char p[PT],
+                    const unsigned char r[PT], BIGNUM *c, BN_CTX *ctx, mk_err *e) {
+  int rc = 0;
+  unsigned char buf[sizeof KEYGEN_LABEL - 1 + 3 * PT];
+  unsigned char h[MK_SM3_LEN];
+  memcpy(buf, KEYGEN_LABEL, sizeof KEYGEN_LABEL - 1);
+  memcpy(buf + sizeof KEYGEN_LABEL - 1, p1, PT);
+  memcpy(buf + sizeof KEYGEN_LABEL - 1 + PT, p, PT);
+  memcpy(buf + sizeof KEYGEN_LABEL - 1 + 2 * PT, r, PT);
+  MK_TRY(mk_sm3(buf, sizeof buf, h, e));
+  MK_TRY_PTR_OSSL(c, BN_bin2bn(h, sizeof h, c), e, "BN_bin2bn");
+  MK_TRY_OSSL(BN_nnmod(c, c, EC_GROUP_get0_order(g), ctx), e, "BN_nnmod");
+out:
+  return rc;
+}
+
+/* Server: Schnorr proof of x = d2^-1 for P + G = [x]P1, over base P1:
+ * R = [k]P1, z = k + c x mod n, into rb and z. Without it the device could
+ * not tell an honest P from one whose private key the server chose. */
+static int keygen_prove(const EC_GROUP *g, const mk_sm2p_server *srv, unsigned char rb[PT],
+                        BIGNUM *z, BN_CTX *ctx, mk_err *e) {
+  int rc = 0;
+  BIGNUM *x = mk_ec_bn_secret(), *k = NULL, *c = NULL;
+  EC_POINT *r = NULL;
+  const BIGNUM *n = EC_GROUP_get0_order(g);
+  MK_ENSURE_ALLOC(x, e);
+  MK_TRY_PTR_OSSL(c, BN_new(), e, "BN_new");
+  MK_TRY_PTR_OSSL(r, EC_POINT_new(g), e, "EC point");
+  MK_TRY(mk_ec_scalar_inv(x, srv->d2, ctx, e));
+  for (int i = 0;; i++) {
+    MK_ENSURE(i < DRAWS_MAX, MK_ECRYPTO, e, "keygen: no usable proof nonce drawn");
+    BN_clear_free(k);
+    k = NULL;
+    MK_TRY(rand_scalar("k2", &k, e));
+    MK_TRY(mul1(g, r, srv->p1, k, ctx, e));
+    MK_TRY(mk_ec_point_encode(r, rb, e));
+    MK_TRY(keygen_c(g, srv->p1_enc, srv->p, rb, c, ctx, e));
+    if (BN_is_zero(c))
+      continue;
+    MK_TRY_OSSL(BN_mod_mul(z, c, x, n, ctx), e, "BN_mod_mul");
+    MK_TRY_OSSL(BN_mod_add(z, z, k, n, ctx), e, "BN_mod_add");
+    if (!BN_is_zero(z))
+      break;
+  }
+out:
+  BN_clear_free(x);
+  BN_clear_free(k);
+  BN_free(c);
+  EC_POINT_clear_free(r);
+  return rc;
+}
+
+/* Device: [z]P1 == R + [c](P + G), c != 0. z and c are public, but P1 is
+ * not G, so two single multiplications instead of lincomb_pub. */
+static int keygen_verify(const EC_GROUP *g, const unsigned char p1b[PT], const unsigned char pb[PT],
+                         const EC_POINT *p, const unsigned char rb[PT], const EC_POINT *r,
+                         const BIGNUM *z, int *ok, BN_CTX *ctx, mk_err *e) {
+  int rc = 0;
+  BIGNUM *c = NULL;
+  EC_POINT *p1 = NULL, *pg = NULL, *lhs = NULL, *rhs = NULL;
+  *ok = 0;
+  MK_TRY_PTR_OSSL(c, BN_new(), e, "BN_new");
+  MK_TRY(keygen_c(g, p1b, pb, rb, c, ctx, e));
+  if (BN_is_zero(c))
+    goto out;
+  MK_TRY(mk_ec_point_decode(p1b, PT, "P1", &p1, e));
+  MK_TRY_PTR_OSSL(lhs, EC_POINT_new(g), e, "EC point");
+  MK_TRY_PTR_OSSL(rhs, EC_POINT_new(g), e, "EC point");
+  MK_TRY_PTR_OSSL(pg, EC_POINT_new(g), e, "EC point");
+  MK_TRY(mul1(g, lhs, p1, z, ctx, e));
+  MK_TRY_OSSL(EC_POINT_add(g, pg, p, EC_GROUP_get0_generator(g), ctx), e, "EC addition");
+  MK_TRY(mul1(g, rhs, pg, c, ctx, e));
+  MK_TRY_OSSL(EC_POINT_add(g, rhs, rhs, r, ctx), e, "EC addition");
+  int cmp = EC_POINT_cmp(g, lhs, rhs, ctx);
+  MK_ENSURE(cmp >= 0, MK_ECRYPTO, e, "EC comparison failed");
+  *ok = cmp == 0;
+out:
+  BN_free(c);
+  EC_POINT_free(p1);
+  EC_POINT_free(pg);
+  EC_POINT_free(lhs);
+  EC_POINT_free(rhs);
+  return rc;
+}
+
 int mk_sm2p_keygen_device_begin(mk_sm2p_devkeygen **st, json_t **msg, mk_err *e) {
   int rc = 0;
   const EC_GROUP *g = NULL;
@@ -525,8 +615,9 @@ int mk_sm2p_keygen_device_begin(mk_sm2p_devkeygen **st, json_t **msg, mk_err *e)
   MK_TRY(mk_ec_scalar_inv(inv, s->d1, ctx, e));
   MK_TRY_PTR_OSSL(p1, EC_POINT_new(g), e, "EC point");
   MK_TRY(mul1(g, p1, NULL, inv, ctx, e));
+  MK_TRY(mk_ec_point_encode(p1, s->p1, e));
   MK_TRY(mk_pmsg_new(MSG_ALG, "keygen", "share", &m, e));
-  MK_TRY(msg_put_point(m, "p1", p1, e));
+  MK_TRY(mk_pmsg_put(m, "p1", s->p1, PT, e));
   *st = s;
   *msg = m;
   s = NULL;
@@ -544,7 +635,9 @@ int mk_sm2p_keygen_server(const json_t *msg, mk_sm2p_server **srv, json_t **repl
   int rc = 0;
   static const char *const fields[] = {"p1", NULL};
   EC_POINT *p1 = NULL, *p1c = NULL;
-  BIGNUM *d2 = NULL;
+  BIGNUM *d2 = NULL, *z = NULL;
+  BN_CTX *ctx = NULL;
+  unsigned char rb[PT];
   mk_sm2p_server *s = NULL;
   json_t *m = NULL;
   const EC_GROUP *g = NULL;
@@ -571,8 +664,14 @@ int mk_sm2p_keygen_server(const json_t *msg, mk_sm2p_server **srv, json_t **repl
     }
   }
   MK_ENSURE(s != NULL, MK_ECRYPTO, e, "keygen: no usable server share drawn");
+  MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
+  z = mk_ec_bn_secret();
+  MK_ENSURE_ALLOC(z, e);
+  MK_TRY(keygen_prove(g, s, rb, z, ctx, e));
   MK_TRY(mk_pmsg_new(MSG_ALG, "keygen", "stored", &m, e));
   MK_TRY(mk_pmsg_put(m, "p", s->p, PT, e));
+  MK_TRY(mk_pmsg_put(m, "proof_r", rb, PT, e));
+  MK_TRY(msg_put_scalar(m, "proof_z", z, e));
   *srv = s;
   *reply = m;
   s = NULL;
@@ -581,6 +680,8 @@ out:
   EC_POINT_free(p1);
   EC_POINT_free(p1c);
   BN_clear_free(d2);
+  BN_clear_free(z);
+  BN_CTX_free(ctx);
   mk_sm2p_server_free(s);
   json_decref(m);
   return rc;
@@ -589,12 +690,13 @@ out:
 int mk_sm2p_keygen_device_finish(mk_sm2p_devkeygen *st, const json_t *reply, mk_sm2p_device **dev,
                                  mk_err *e) {
   int rc = 0;
-  static const char *const fields[] = {"p", NULL};
+  static const char *const fields[] = {"p", "proof_r", "proof_z", NULL};
   const EC_GROUP *g = NULL;
-  EC_POINT *p = NULL;
+  EC_POINT *p = NULL, *r = NULL;
+  BIGNUM *z = NULL;
   BN_CTX *ctx = NULL;
-  unsigned char pbuf[PT];
-  int minus_g = 0;
+  unsigned char pbuf[PT], rb[PT];
+  int minus_g = 0, ok = 0;
   *dev = NULL;
   MK_TRY(group(&g, e));
   MK_ENSURE(st != NULL, MK_EINVAL, e, "keygen: no device state");
@@ -602,13 +704,23 @@ int mk_sm2p_keygen_device_finish(mk_sm2p_devkeygen *st, const json_t *reply, mk_
   MK_TRY(mk_pmsg_check(reply, sm2_algs, "keygen", "stored", fields, NULL, e));
   MK_TRY(mk_pmsg_get(reply, "p", pbuf, PT, PT, NULL, e));
   MK_TRY(mk_ec_point_decode(pbuf, PT, "p", &p, e));
+  MK_TRY(mk_pmsg_get(reply, "proof_r", rb, PT, PT, NULL, e));
+  MK_TRY(mk_ec_point_decode(rb, PT, "proof_r", &r, e));
+  MK_TRY(msg_get_scalar(reply, "proof_z", &z, e));
   MK_TRY_PTR_OSSL(ctx, BN_CTX_new(), e, "BN_CTX");
   MK_TRY(is_minus_g(g, p, ctx, &minus_g, e));
   MK_ENSURE(!minus_g, MK_EPROTO, e, "p: the server returned an unusable public key");
-  /* device_new takes d1 over, which also spends st. */
+  /* Only a server that knows x with P + G = [x]P1 can answer: any other P
+   * (one whose private key the server picked) is refused. */
+  MK_TRY(keygen_verify(g, st->p1, pbuf, p, rb, r, z, &ok, ctx, e));
+  MK_ENSURE(ok, MK_EPROTO, e, "p: the server's keygen proof does not check");
+  /* device_new takes d1 over, which also spends st; P1 goes with it. */
   MK_TRY(device_new(&st->d1, pbuf, dev, e));
+  OPENSSL_cleanse(st->p1, sizeof st->p1);
 out:
   EC_POINT_free(p);
+  EC_POINT_free(r);
+  BN_free(z);
   BN_CTX_free(ctx);
   return rc;
 }
@@ -637,27 +749,19 @@ int mk_sm2p_sign_device_begin_digest(const mk_sm2p_device *dev,
                                      const unsigned char digest[MK_SM3_LEN], mk_sm2p_devop **op,
                                      json_t **out, mk_err *e) {
   int rc = 0;
-  const EC_GROUP *g = NULL;
-  BN_CTX *ctx = NULL;
-  EC_POINT *q1 = NULL;
   mk_sm2p_devop *o = NULL;
   json_t *m = NULL;
   *op = NULL;
   *out = NULL;
-  MK_TRY(group(&g, e));
   o = OPENSSL_zalloc(sizeof *o);
   MK_ENSURE_ALLOC(o, e);
   o->kind = OP_SIGN;
   o->state = ST_BEGUN;
   memcpy(o->p, dev->p, PT);
   memcpy(o->e, digest, SC);
-  MK_TRY(rand_scalar("w1", &o->w, e));
-  MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
-  MK_TRY_PTR_OSSL(q1, EC_POINT_new(g), e, "EC point");
-  MK_TRY(mul1(g, q1, NULL, o->w, ctx, e));
+  /* No nonce yet: w1 is drawn only after the server has committed to Q2. */
   MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "request", &m, e));
   MK_TRY(mk_pmsg_put(m, "e", digest, SC, e));
-  MK_TRY(msg_put_point(m, "q1", q1, e));
   *op = o;
   *out = m;
   o = NULL;
@@ -665,19 +769,15 @@ int mk_sm2p_sign_device_begin_digest(const mk_sm2p_device *dev,
 out:
   mk_sm2p_devop_free(o);
   json_decref(m);
-  EC_POINT_free(q1);
-  BN_CTX_free(ctx);
   return rc;
 }
 
 int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64_t now,
                               mk_sm2p_srvop **op, json_t **reply, mk_err *e) {
   int rc = 0;
-  static const char *const fields[] = {"e", "q1", NULL};
+  static const char *const fields[] = {"e", NULL};
   const EC_GROUP *g = NULL;
   BN_CTX *ctx = NULL;
-  EC_POINT *q = NULL;
-  BIGNUM *x = NULL, *ebn = NULL;
   mk_sm2p_srvop *o = NULL;
   json_t *m = NULL;
   *op = NULL;
@@ -693,32 +793,15 @@ int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64
   /* e is a hash output: any 32 bytes, used as an integer (GM/T 0003.2 §6.1
    * A4: r = (e + x1) mod n), so no range check. */
   MK_TRY(mk_pmsg_get(in, "e", o->e, SC, SC, NULL, e));
-  MK_TRY(msg_get_point(in, "q1", &o->q1, e));
-  const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
-  MK_TRY_PTR_OSSL(q, EC_POINT_new(g), e, "EC point");
-  MK_TRY_PTR_OSSL(x, BN_new(), e, "BN_new");
-  MK_TRY_PTR_OSSL(ebn, BN_bin2bn(o->e, SC, NULL), e, "BN_bin2bn");
-  MK_TRY_PTR_OSSL(o->r, BN_new(), e, "BN_new");
-  /* GM/T 0003.2 §6.1 A3-A4 with Q = Q1 + [w2]P1 = [w1 + w2 d1^-1]G: a fresh
-   * w2 whenever r = 0 or Q is infinity. (The other retry condition, r + k =
-   * n, needs k, which no party knows; it happens with probability 1/n.) */
-  for (int i = 0;; i++) {
-    MK_ENSURE(i < DRAWS_MAX, MK_ECRYPTO, e, "sign: no usable nonce drawn");
-    BN_clear_free(o->w2);
-    o->w2 = NULL;
-    MK_TRY(rand_scalar("w2", &o->w2, e));
-    MK_TRY(mul1(g, q, srv->p1, o->w2, ctx, e));
-    MK_TRY_OSSL(EC_POINT_add(g, q, q, o->q1, ctx), e, "EC addition");
-    if (EC_POINT_is_at_infinity(g, q))
-      continue;
-    MK_TRY(point_x(g, q, x, ctx, e));
-    MK_TRY_OSSL(BN_mod_add(o->r, ebn, x, n, ctx), e, "BN_mod_add");
-    if (!BN_is_zero(o->r))
-      break;
-  }
+  /* Q2 = [w2]P1, fixed before the server sees any nonce of the device: it
+   * cannot pick Q2 to steer r towards a digest of its own. Q2 is never the
+   * point at infinity (w2 in 1..n-1, P1 a valid point, prime order). */
+  MK_TRY(rand_scalar("w2", &o->w2, e));
+  MK_TRY_PTR_OSSL(o->q2, EC_POINT_new(g), e, "EC point");
+  MK_TRY(mul1(g, o->q2, srv->p1, o->w2, ctx, e));
   MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "commit", &m, e));
-  MK_TRY(msg_put_scalar(m, "r", o->r, e));
+  MK_TRY(msg_put_point(m, "q2", o->q2, e));
   *op = o;
   *reply = m;
   o = NULL;
@@ -726,55 +809,95 @@ int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64
 out:
   mk_sm2p_srvop_free(o);
   json_decref(m);
-  EC_POINT_clear_free(q);
-  BN_free(x);
-  BN_free(ebn);
   BN_CTX_free(ctx);
+  return rc;
+}
+
+/* r = (e + x(Q1 + Q2)) mod n into r (GM/T 0003.2 §6.1 A3-A4 with
+ * Q = [w1 + w2 d1^-1]G). *ok is 0 when Q is the point at infinity or r = 0,
+ * where the standard draws the nonce again. (The other retry condition,
+ * r + k = n, needs k, which no party knows; it happens with probability
+ * 1/n.) */
+static int sign_r(const EC_GROUP *g, const unsigned char e_bytes[SC], const EC_POINT *q1,
+                  const EC_POINT *q2, BIGNUM *r, int *ok, BN_CTX *ctx, mk_err *e) {
+  int rc = 0;
+  EC_POINT *q = NULL;
+  BIGNUM *ebn = NULL;
+  *ok = 0;
+  MK_TRY_PTR_OSSL(q, EC_POINT_new(g), e, "EC point");
+  MK_TRY_OSSL(EC_POINT_add(g, q, q1, q2, ctx), e, "EC addition");
+  if (EC_POINT_is_at_infinity(g, q))
+    goto out;
+  MK_TRY_PTR_OSSL(ebn, BN_bin2bn(e_bytes, SC, NULL), e, "BN_bin2bn");
+  MK_TRY(point_x(g, q, r, ctx, e));
+  MK_TRY_OSSL(BN_mod_add(r, ebn, r, EC_GROUP_get0_order(g), ctx), e, "BN_mod_add");
+  *ok = !BN_is_zero(r);
+out:
+  EC_POINT_clear_free(q);
+  BN_free(ebn);
   return rc;
 }
 
 int mk_sm2p_sign_device_respond(const mk_sm2p_device *dev, mk_sm2p_devop *op, const json_t *reply,
                                 json_t **out, mk_err *e) {
   int rc = 0;
-  static const char *const fields[] = {"r", NULL};
+  static const char *const fields[] = {"q2", NULL};
   const EC_GROUP *g = NULL;
   BN_CTX *ctx = NULL;
-  BIGNUM *r = NULL, *t = NULL, *s1 = NULL;
+  BIGNUM *w1 = NULL, *r = NULL, *t = NULL, *s1 = NULL;
+  EC_POINT *q1 = NULL, *q2 = NULL;
   json_t *m = NULL;
   *out = NULL;
   MK_TRY(group(&g, e));
   MK_ENSURE(op != NULL && op->kind == OP_SIGN, MK_EINVAL, e, "sign: not a signing operation");
-  MK_ENSURE(op->state == ST_BEGUN && op->w != NULL, MK_EEXPIRED, e,
-            "operation already answered");
+  MK_ENSURE(op->state == ST_BEGUN, MK_EEXPIRED, e, "operation already answered");
   MK_ENSURE(memcmp(op->p, dev->p, PT) == 0, MK_EINVAL, e,
             "sign: operation belongs to another key");
-  /* One answer per w1, whatever happens next. */
+  /* One answer per operation, whatever happens next. */
   op->state = ST_RESPONDED;
   MK_TRY(mk_pmsg_check(reply, sm2_algs, "sign", "commit", fields, NULL, e));
-  MK_TRY(msg_get_scalar(reply, "r", &r, e));
+  MK_TRY(msg_get_point(reply, "q2", &q2, e));
   const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
+  MK_TRY_PTR_OSSL(q1, EC_POINT_new(g), e, "EC point");
+  MK_TRY_PTR_OSSL(r, BN_new(), e, "BN_new");
   t = mk_ec_bn_secret();
   s1 = mk_ec_bn_secret();
   MK_ENSURE_ALLOC(t, e);
   MK_ENSURE_ALLOC(s1, e);
-  /* s1 = d1 (r + w1) mod n */
-  MK_TRY_OSSL(BN_mod_add(t, r, op->w, n, ctx), e, "BN_mod_add");
-  MK_TRY_OSSL(BN_mod_mul(s1, t, dev->d1, n, ctx), e, "BN_mod_mul");
-  MK_ENSURE(!BN_is_zero(s1), MK_ECRYPTO, e, "sign: degenerate nonce, start again");
+  /* w1 is drawn now, after Q2 is fixed, and r is computed here from this
+   * op's own e: s1 completes a signature on e and on nothing else. Drawn
+   * again while Q = O, r = 0 or s1 = 0 (GM/T 0003.2 §6.1 A3-A5). */
+  for (int i = 0;; i++) {
+    int ok = 0;
+    MK_ENSURE(i < DRAWS_MAX, MK_ECRYPTO, e, "sign: no usable nonce drawn");
+    BN_clear_free(w1);
+    w1 = NULL;
+    MK_TRY(rand_scalar("w1", &w1, e));
+    MK_TRY(mul1(g, q1, NULL, w1, ctx, e));
+    MK_TRY(sign_r(g, op->e, q1, q2, r, &ok, ctx, e));
+    if (!ok)
+      continue;
+    /* s1 = d1 (r + w1) mod n */
+    MK_TRY_OSSL(BN_mod_add(t, r, w1, n, ctx), e, "BN_mod_add");
+    MK_TRY_OSSL(BN_mod_mul(s1, t, dev->d1, n, ctx), e, "BN_mod_mul");
+    if (!BN_is_zero(s1))
+      break;
+  }
+  MK_TRY(mk_ec_scalar_encode(r, op->r, e));
   MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "response", &m, e));
+  MK_TRY(msg_put_point(m, "q1", q1, e));
   MK_TRY(msg_put_scalar(m, "s1", s1, e));
   *out = m;
   m = NULL;
 out:
-  if (op != NULL && op->kind == OP_SIGN && op->state == ST_RESPONDED) {
-    BN_clear_free(op->w);
-    op->w = NULL;
-  }
   json_decref(m);
+  BN_clear_free(w1);
   BN_free(r);
   BN_clear_free(t);
   BN_clear_free(s1);
+  EC_POINT_clear_free(q1);
+  EC_POINT_free(q2);
   BN_CTX_free(ctx);
   return rc;
 }
@@ -797,28 +920,33 @@ out:
 int mk_sm2p_sign_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, const json_t *in,
                                int64_t now, json_t **reply, mk_err *e) {
   int rc = 0;
-  static const char *const fields[] = {"s1", NULL};
+  static const char *const fields[] = {"q1", "s1", NULL};
   const EC_GROUP *g = NULL;
   BN_CTX *ctx = NULL;
-  BIGNUM *s1 = NULL, *t = NULL, *s = NULL, *rr = NULL, *ss = NULL;
-  EC_POINT *x = NULL;
+  BIGNUM *r = NULL, *s1 = NULL, *t = NULL, *s = NULL, *rr = NULL, *ss = NULL;
+  EC_POINT *q1 = NULL, *x = NULL;
   ECDSA_SIG *sig = NULL;
   unsigned char *der = NULL;
-  int derlen = 0;
+  int derlen = 0, ok = 0;
   json_t *m = NULL;
   *reply = NULL;
   MK_TRY(group(&g, e));
   MK_TRY(srvop_spend(srv, op, OP_SIGN, now, e));
   MK_TRY(mk_pmsg_check(in, sm2_algs, "sign", "response", fields, NULL, e));
+  MK_TRY(msg_get_point(in, "q1", &q1, e));
   MK_TRY(msg_get_scalar(in, "s1", &s1, e));
   const BIGNUM *n = EC_GROUP_get0_order(g);
   MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
+  MK_TRY_PTR_OSSL(r, BN_new(), e, "BN_new");
+  MK_TRY(sign_r(g, op->e, q1, op->q2, r, &ok, ctx, e));
+  /* An honest device draws w1 again in these cases. */
+  MK_ENSURE(ok, MK_EINVAL, e, "q1: gives Q = O or r = 0");
   MK_TRY_PTR_OSSL(x, EC_POINT_new(g), e, "EC point");
   /* [s1]P1 == [r]G + Q1, i.e. [r]G - [s1]P1 + Q1 is infinity: holds exactly
    * when s1 = d1 (r + w1) for the d1 behind P1, so a wrong device share
    * fails here, before d2 is used. r and s1 are public. */
-  MK_TRY(lincomb_pub(g, x, op->r, srv->p1, s1, ctx, e));
-  MK_TRY_OSSL(EC_POINT_add(g, x, x, op->q1, ctx), e, "EC addition");
+  MK_TRY(lincomb_pub(g, x, r, srv->p1, s1, ctx, e));
+  MK_TRY_OSSL(EC_POINT_add(g, x, x, q1, ctx), e, "EC addition");
   MK_ENSURE(EC_POINT_is_at_infinity(g, x), MK_EAUTH, e, "device share check failed");
   /* s = d2 (s1 + w2) - r mod n = (1 + d)^-1 (k + r) - r (GM/T 0003.2 §6.1 A5). */
   t = mk_ec_bn_secret();
@@ -827,19 +955,19 @@ int mk_sm2p_sign_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, con
   MK_ENSURE_ALLOC(s, e);
   MK_TRY_OSSL(BN_mod_add(t, s1, op->w2, n, ctx), e, "BN_mod_add");
   MK_TRY_OSSL(BN_mod_mul(t, t, srv->d2, n, ctx), e, "BN_mod_mul");
-  MK_TRY_OSSL(BN_mod_sub(s, t, op->r, n, ctx), e, "BN_mod_sub");
+  MK_TRY_OSSL(BN_mod_sub(s, t, r, n, ctx), e, "BN_mod_sub");
   MK_ENSURE(!BN_is_zero(s), MK_ECRYPTO, e, "sign: degenerate signature, start again");
   MK_TRY_PTR_OSSL(sig, ECDSA_SIG_new(), e, "ECDSA_SIG");
-  MK_TRY_PTR_OSSL(rr, BN_dup(op->r), e, "BN_dup");
+  MK_TRY_PTR_OSSL(rr, BN_dup(r), e, "BN_dup");
   MK_TRY_PTR_OSSL(ss, BN_dup(s), e, "BN_dup");
   MK_TRY_OSSL(ECDSA_SIG_set0(sig, rr, ss), e, "ECDSA_SIG");
   rr = ss = NULL;
   derlen = i2d_ECDSA_SIG(sig, &der);
   MK_ENSURE(derlen > 0 && derlen <= MK_SM2P_SIG_MAX, MK_ECRYPTO, e, "sign: DER encoding failed");
   /* Nothing leaves the server that is not an ordinary valid signature. */
-  int ok = verify_e(srv->pub, op->e, der, (size_t)derlen, e);
-  MK_TRY(ok);
-  MK_ENSURE(ok == 1, MK_ECRYPTO, e, "sign: signature check failed");
+  int v = verify_e(srv->pub, op->e, der, (size_t)derlen, e);
+  MK_TRY(v);
+  MK_ENSURE(v == 1, MK_ECRYPTO, e, "sign: signature check failed");
   MK_TRY(mk_pmsg_new(MSG_ALG, "sign", "result", &m, e));
   MK_TRY(mk_pmsg_put(m, "sig", der, (size_t)derlen, e));
   *reply = m;
@@ -851,11 +979,13 @@ out:
     op->w2 = NULL;
   }
   json_decref(m);
+  BN_free(r);
   BN_free(s1);
   BN_clear_free(t);
   BN_clear_free(s);
   BN_free(rr);
   BN_free(ss);
+  EC_POINT_free(q1);
   EC_POINT_free(x);
   ECDSA_SIG_free(sig);
   OPENSSL_free(der);
@@ -881,7 +1011,7 @@ int mk_sm2p_sign_device_finish(const mk_sm2p_device *dev, mk_sm2p_devop *op, con
   int rc = 0;
   static const char *const fields[] = {"sig", NULL};
   const EC_GROUP *g = NULL;
-  unsigned char der[MK_SM2P_SIG_MAX];
+  unsigned char der[MK_SM2P_SIG_MAX], rsig[SC];
   size_t len = 0;
   MK_TRY(group(&g, e));
   MK_TRY(devop_check(dev, op, OP_SIGN, ST_RESPONDED, e));
@@ -890,7 +1020,11 @@ int mk_sm2p_sign_device_finish(const mk_sm2p_device *dev, mk_sm2p_devop *op, con
   op->state = ST_DONE;
   MK_TRY(mk_pmsg_check(reply, sm2_algs, "sign", "result", fields, NULL, e));
   MK_TRY(mk_pmsg_get(reply, "sig", der, 8, MK_SM2P_SIG_MAX, &len, e));
-  MK_TRY(sig_check(g, der, len, e));
+  MK_TRY(sig_check(g, der, len, rsig, e));
+  /* The r this device computed for its own e (all zero if it never
+   * answered, which no signature matches). */
+  MK_ENSURE(CRYPTO_memcmp(rsig, op->r, SC) == 0, MK_EPROTO, e,
+            "sig: the server's signature is not for this operation");
   int ok = verify_e(dev->pub, op->e, der, len, e);
   MK_TRY(ok);
   MK_ENSURE(ok == 1, MK_EPROTO, e, "sig: the server's signature does not verify");

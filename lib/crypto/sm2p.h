@@ -20,10 +20,16 @@
  * scalars 32 bytes big-endian in 1..n-1, e and challenge 32 bytes.
  *
  *   keygen   device -> server  "share":     p1 = [d1^-1]G
- *            server -> device  "stored":    p  = [d2^-1]P1 - G
- *   sign     device -> server  "request":   e = SM3(Z||M), q1 = [w1]G
- *            server -> device  "commit":    r = (e + x(Q1 + [w2]P1)) mod n
- *            device -> server  "response":  s1 = d1 (r + w1) mod n
+ *            server -> device  "stored":    p  = [d2^-1]P1 - G, and a
+ *                                           Schnorr proof of x = d2^-1 for
+ *                                           P + G = [x]P1 over base P1:
+ *                                           proof_r = [k]P1, proof_z = k + c x,
+ *                                           c = SM3("mkey-sm2p-keygen-v1" ||
+ *                                           P1 || P || proof_r)
+ *   sign     device -> server  "request":   e = SM3(Z||M)
+ *            server -> device  "commit":    q2 = [w2]P1
+ *            device -> server  "response":  q1 = [w1]G, s1 = d1 (r + w1) mod n,
+ *                                           r = (e + x(Q1 + Q2)) mod n
  *            server -> device  "result":    sig = DER SEQUENCE{r, s},
  *                                           s = d2 (s1 + w2) - r mod n
  *   decrypt  server -> device  "challenge": challenge (32 random bytes)
@@ -33,6 +39,14 @@
  *                                           c = SM3("mkey-sm2p-decrypt-v1" ||
  *                                           P1 || proof_r || t1 || challenge)
  *            server -> device  "result":    t2 = [d2^-1]T1
+ *
+ * The device checks the server's keygen proof ([z]P1 == R + [c](P + G),
+ * MK_EPROTO otherwise), so a P whose private key the server alone knows is
+ * refused; it keeps neither P1 nor the proof afterwards. In a signature the
+ * server commits to Q2 before it sees any nonce of the device, and the
+ * device computes r itself from its own e: s1 completes a signature on e
+ * and on nothing else (docs/protocol.md §5 says why the server must not see
+ * Q1 first).
  *
  * The nonce of a signature is k = w1 + w2 d1^-1 (Q = [k]G); neither side can
  * choose it alone. The server checks [s1]P1 == [r]G + Q1 before it uses d2,
@@ -131,12 +145,14 @@ int mk_sm2p_server_decode(const unsigned char *in, size_t len, mk_sm2p_server **
 int mk_sm2p_keygen_device_begin(mk_sm2p_devkeygen **st, json_t **msg, mk_err *e) MK_MUST_CHECK;
 /* Server: validate P1, pick d2 (again while P would be the point at
  * infinity), keep d2, P1 and P in a new *srv and answer with the "stored"
- * message *reply. Caller owns both; NULL on failure. */
+ * message *reply: P and the proof of d2^-1. Caller owns both; NULL on
+ * failure. */
 int mk_sm2p_keygen_server(const json_t *msg, mk_sm2p_server **srv, json_t **reply,
                           mk_err *e) MK_MUST_CHECK;
-/* Device: take P from reply and give the caller a new *dev (d1 and P; NULL
- * on failure). st is spent (MK_EEXPIRED on a second use, d1 wiped); the
- * caller still frees it. */
+/* Device: take P from reply, check the server's proof (MK_EPROTO if it
+ * does not check or P = -G) and give the caller a new *dev (d1 and P; NULL
+ * on failure). On success st is spent (MK_EEXPIRED on a second use, d1 and
+ * P1 wiped); the caller still frees it. */
 int mk_sm2p_keygen_device_finish(mk_sm2p_devkeygen *st, const json_t *reply, mk_sm2p_device **dev,
                                  mk_err *e) MK_MUST_CHECK;
 
@@ -145,8 +161,8 @@ int mk_sm2p_keygen_device_finish(mk_sm2p_devkeygen *st, const json_t *reply, mk_
 /*
  * Device: start signing msg (msglen bytes, may be 0) for the signer ID id
  * (idlen bytes, 0..MK_SM2_ID_MAX; id NULL means MK_SM2_ID_DEFAULT). Gives the
- * caller a new *op (keeps e and the nonce share w1) and a new "request"
- * message *out; both NULL on failure.
+ * caller a new *op (keeps e) and a new "request" message *out; both NULL on
+ * failure.
  */
 int mk_sm2p_sign_device_begin(const mk_sm2p_device *dev, const unsigned char *id, size_t idlen,
                               const void *msg, size_t msglen, mk_sm2p_devop **op, json_t **out,
@@ -156,28 +172,32 @@ int mk_sm2p_sign_device_begin(const mk_sm2p_device *dev, const unsigned char *id
 int mk_sm2p_sign_device_begin_digest(const mk_sm2p_device *dev,
                                      const unsigned char digest[MK_SM3_LEN], mk_sm2p_devop **op,
                                      json_t **out, mk_err *e) MK_MUST_CHECK;
-/* Server: validate the "request", pick w2 (again while r would be 0) and
- * answer with the "commit" message *reply. *op (caller owns, frees with
+/* Server: validate the "request", pick w2 and answer with the "commit"
+ * message *reply (Q2 = [w2]P1). *op (caller owns, frees with
  * mk_sm2p_srvop_free) is single-use and expires at now + MK_SM2P_OP_TTL.
  * Both NULL on failure. */
 int mk_sm2p_sign_server_begin(const mk_sm2p_server *srv, const json_t *in, int64_t now,
                               mk_sm2p_srvop **op, json_t **reply, mk_err *e) MK_MUST_CHECK;
-/* Device: answer the "commit" with the "response" message *out (caller owns;
- * NULL on failure). op answers once: a second call fails with MK_EEXPIRED,
- * because two answers for one w1 would give d1 away. */
+/* Device: draw w1 (again while Q1 + Q2 = O, r = 0 or s1 = 0), compute
+ * r = (e + x(Q1 + Q2)) mod n from this op's own e and answer the "commit"
+ * with the "response" message *out (Q1 and s1; caller owns; NULL on
+ * failure). w1 is wiped before this returns. op answers once, whatever the
+ * outcome: a second call fails with MK_EEXPIRED. */
 int mk_sm2p_sign_device_respond(const mk_sm2p_device *dev, mk_sm2p_devop *op, const json_t *reply,
                                 json_t **out, mk_err *e) MK_MUST_CHECK;
 /*
  * Server: spend op (MK_EEXPIRED "operation already finished" on a second
  * call, "operation expired" at or after its expiry; either way op stays
- * spent), check [s1]P1 == [r]G + Q1 (MK_EAUTH "device share check failed"),
- * finish s, verify (r, s) against P and answer with the "result" message
- * *reply (caller owns; NULL on failure).
+ * spent), compute r from e, Q1 and Q2 (MK_EINVAL if Q = O or r = 0), check
+ * [s1]P1 == [r]G + Q1 (MK_EAUTH "device share check failed"), finish s,
+ * verify (r, s) against P and answer with the "result" message *reply
+ * (caller owns; NULL on failure).
  */
 int mk_sm2p_sign_server_finish(const mk_sm2p_server *srv, mk_sm2p_srvop *op, const json_t *in,
                                int64_t now, json_t **reply, mk_err *e) MK_MUST_CHECK;
-/* Device: check the signature against P (MK_EPROTO if it does not verify)
- * and copy its DER to sig, its length to *sig_len. sig_cap must be at least
+/* Device: check that the signature carries the r this op computed and
+ * verifies against P and e (MK_EPROTO otherwise) and copy its DER to sig,
+ * its length to *sig_len. sig_cap must be at least
  * MK_SM2P_SIG_MAX (MK_ETOOBIG before anything is spent). op is spent. */
 int mk_sm2p_sign_device_finish(const mk_sm2p_device *dev, mk_sm2p_devop *op, const json_t *reply,
                                unsigned char *sig, size_t sig_cap, size_t *sig_len,
@@ -237,9 +257,10 @@ int mk_sm2p_ct_encode(const mk_sm2p_ct *ct, mk_buf *out, mk_err *e) MK_MUST_CHEC
 /*
  * INSECURE, for known-answer tests and fuzzing: while fn is set, every
  * random value of this module comes from fn instead of OpenSSL's DRBG. fn
- * writes 32 bytes for `what` ("d1", "d2", "w1", "w2", "w", "k",
- * "challenge") and returns 1, or 0 to fail the operation (MK_ECRYPTO). A
- * scalar outside 1..n-1 is drawn again. Not thread-safe; NULL restores the
+ * writes 32 bytes for `what` ("d1", "d2", "k2", "w1", "w2", "w", "k",
+ * "challenge"; k2 is the nonce of the server's keygen proof) and returns
+ * 1, or 0 to fail the operation (MK_ECRYPTO). A scalar outside 1..n-1 is
+ * drawn again. Not thread-safe; NULL restores the
  * DRBG. Never call it outside tests.
  */
 typedef int (*mk_sm2p_rng_fn)(void *ctx, const char *what, unsigned char out[32]);

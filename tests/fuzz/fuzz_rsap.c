@@ -8,7 +8,10 @@
  *
  * Fixed device state the message seeds were made for (make_vectors.py): the
  * signing operation is over SHA-256("abc"), the decryption answers the
- * challenge 32 x 0x5a for the ciphertext rsa2048.oaep.bin.
+ * challenge 32 x 0x5a for the ciphertext rsa2048.oaep.bin, blinded by the
+ * fixed r = SHA-256("mkey fuzz rsap blind") (as a k-byte integer). Both come
+ * from mk_rsap_insecure_set_test_rng, which also gives the server's
+ * challenges that value, so valid seeds reach the end of their step.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "crypto/rsap.h"
 #include "util/enc.h"
@@ -56,8 +60,24 @@ static unsigned char *read_vector(const char *name, size_t *len) {
   return b;
 }
 
+/* Every challenge 32 x 0x5a, every blinding factor the same r. */
+static int fixed_rng(void *ctx, const char *what, unsigned char *out, size_t len) {
+  (void)ctx;
+  if (strcmp(what, "challenge") == 0) {
+    memset(out, 0x5a, len);
+    return 1;
+  }
+  if (strcmp(what, "r") != 0 || len < SHA256_DIGEST_LENGTH)
+    return 0;
+  static const char label[] = "mkey fuzz rsap blind";
+  memset(out, 0, len - SHA256_DIGEST_LENGTH);
+  return SHA256((const unsigned char *)label, sizeof label - 1,
+                out + len - SHA256_DIGEST_LENGTH) != NULL;
+}
+
 static void init(void) {
   size_t n = 0;
+  mk_rsap_insecure_set_test_rng(fixed_rng, NULL);
   unsigned char *b = read_vector("rsa2048.device.bin", &n);
   need(mk_rsap_device_decode(b, n, &dev, NULL) == 0);
   free(b);

@@ -399,6 +399,12 @@ static void write_seeds(const char *dir) {
   must(mk_sm2p_keygen_server(s.m1, &sv, &m, NULL));
   write_msg(dir, "keygen_stored", KEYGEN_FINISH, m);
   write_variant(dir, "keygen_stored_no_p", KEYGEN_FINISH, m, "p", NULL);
+  /* the earlier format, P alone: refused */
+  write_variant(dir, "keygen_stored_no_proof", KEYGEN_FINISH, m, "proof_r", NULL);
+  /* a well-formed proof that does not check: MK_EPROTO */
+  write_variant(dir, "keygen_stored_bad_proof", KEYGEN_FINISH, m, "proof_z",
+                b64(dev_bytes + 6, 32));
+  write_variant(dir, "keygen_stored_other_p", KEYGEN_FINISH, m, "p", b64(dev_bytes + 38, 65));
   mk_sm2p_server_free(sv);
   mk_sm2p_msg_free(m);
   state_free(&s);
@@ -410,11 +416,13 @@ static void write_seeds(const char *dir) {
   write_variant(dir, "sign_request_short_e", SIGN_BEGIN, s.m1, "e", b64(zero, 31));
   memcpy(off, dev_bytes + 38, 65);
   off[64] ^= 1;
-  write_variant(dir, "sign_request_off_curve", SIGN_BEGIN, s.m1, "q1", b64(off, 65));
+  /* the earlier format sent Q1 with e: an unknown field now */
+  write_variant(dir, "sign_request_q1", SIGN_BEGIN, s.m1, "q1", b64(dev_bytes + 38, 65));
   state_free(&s);
   prepare(SIGN_FINISH, &s);
   write_msg(dir, "sign_commit", SIGN_RESPOND, s.m2);
-  write_variant(dir, "sign_commit_r0", SIGN_RESPOND, s.m2, "r", b64(zero, 32));
+  write_variant(dir, "sign_commit_off_curve", SIGN_RESPOND, s.m2, "q2", b64(off, 65));
+  write_variant(dir, "sign_commit_r", SIGN_RESPOND, s.m2, "r", b64(dev_bytes + 6, 32));
   state_free(&s);
   prepare(SIGN_RESULT, &s);
   write_msg(dir, "sign_response", SIGN_FINISH, s.m3);
@@ -422,6 +430,9 @@ static void write_seeds(const char *dir) {
   write_variant(dir, "sign_response_step", SIGN_FINISH, s.m3, "step", json_string("result"));
   /* a wrong s1 in range: the device share check */
   write_variant(dir, "sign_response_wrong_s1", SIGN_FINISH, s.m3, "s1", b64(dev_bytes + 6, 32));
+  /* another valid Q1: r changes, so the share check fails */
+  write_variant(dir, "sign_response_other_q1", SIGN_FINISH, s.m3, "q1", b64(dev_bytes + 38, 65));
+  write_variant(dir, "sign_response_q1_off_curve", SIGN_FINISH, s.m3, "q1", b64(off, 65));
   must(mk_sm2p_sign_server_finish(srv, s.sop, s.m3, T0 + 1, &m, NULL));
   write_msg(dir, "sign_result", SIGN_RESULT, m);
   write_variant(dir, "sign_result_garbage", SIGN_RESULT, m, "sig", b64(zero, 8));

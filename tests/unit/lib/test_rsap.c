@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -603,6 +604,13 @@ static void test_committed_shares(void **state) {
   assert_memory_equal(s1, s2, 256);
   /* Shares of different splits do not fit together. */
   assert_mk_fails(two_party_sign(dev, f->srv, MK_RSAP_HASH_SHA256, dg, s1, &l1, &e), MK_EAUTH);
+  /* rsa2048.oaep.bin was made by `openssl pkeyutl -encrypt` (make_vectors.py). */
+  size_t cl = 0, pl = 0;
+  unsigned char *ct = read_all(vector_path("rsa2048.oaep.bin"), &cl);
+  assert_mk_ok(two_party_decrypt(dev, srv, ct, cl, s2, &pl, &e));
+  assert_int_equal(pl, 21);
+  assert_memory_equal(s2, "fuzz corpus plaintext", 21);
+  free(ct);
   mk_rsap_device_free(dev);
   mk_rsap_server_free(srv);
   OPENSSL_cleanse(db, dl);
@@ -1072,6 +1080,226 @@ static void test_decrypt_device_side(void **state) {
   dec_end(&d);
 }
 
+/* ---- decrypt: blinding ---------------------------------------------------------- */
+
+/* A test RNG: a queue of (what, value) pairs, then the DRBG. */
+static struct {
+  const char *what;
+  unsigned char v[MK_RSAP_MAX_BYTES];
+  size_t len;
+} rng_q[8];
+static size_t rng_n, rng_i;
+
+static int queue_rng(void *ctx, const char *what, unsigned char *out, size_t len) {
+  (void)ctx;
+  if (rng_i < rng_n) {
+    assert_string_equal(what, rng_q[rng_i].what);
+    assert_int_equal(len, rng_q[rng_i].len);
+    memcpy(out, rng_q[rng_i].v, len);
+    rng_i++;
+    return 1;
+  }
+  return RAND_bytes(out, (int)len);
+}
+
+static void rng_push_bn(const char *what, const BIGNUM *b, size_t len) {
+  assert_true(rng_n < sizeof rng_q / sizeof rng_q[0]);
+  rng_q[rng_n].what = what;
+  rng_q[rng_n].len = len;
+  assert_int_equal(BN_bn2binpad(b, rng_q[rng_n].v, (int)len), (int)len);
+  rng_n++;
+  mk_rsap_insecure_set_test_rng(queue_rng, NULL);
+}
+
+static void rng_reset(void) {
+  mk_rsap_insecure_set_test_rng(NULL, NULL);
+  rng_n = rng_i = 0;
+}
+
+static BIGNUM *field_bn(const json_t *m, const char *key, size_t k) {
+  unsigned char b[MK_RSAP_MAX_BYTES];
+  const char *s = json_string_value(json_object_get(m, key));
+  assert_non_null(s);
+  assert_int_equal(mk_base64url_decode(s, strlen(s), b, sizeof b, NULL), (int)k);
+  return BN_bin2bn(b, (int)k, NULL);
+}
+
+/* The server's half never sees c: the request carries c' = c r^e mod N for
+ * a fresh r, different for every decryption of the same ciphertext, and
+ * the device still opens what OpenSSL encrypted. With r fixed through the
+ * test hook, c' is exactly c r^e mod N, computed here apart. */
+static void test_decrypt_blinded(void **state) {
+  struct fixture *f = *state;
+  EVP_PKEY *pub = NULL;
+  mk_err e;
+  assert_mk_ok(mk_rsap_device_public_key(f->dev, &pub, &e));
+  BN_CTX *ctx = BN_CTX_new();
+  BIGNUM *n = BN_bin2bn(f->n, (int)f->k, NULL), *pe = BN_new();
+  assert_int_equal(BN_set_word(pe, MK_RSAP_E), 1);
+  static const char *pts[] = {"", "bid-file-key", "投标文件 key 2026"};
+  for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+    unsigned char ct[MK_RSAP_MAX_BYTES], out[MK_RSAP_MAX_BYTES];
+    size_t cl = oaep_encrypt(pub, EVP_sha256(), (const unsigned char *)pts[i], strlen(pts[i]), ct);
+    BIGNUM *c = BN_bin2bn(ct, (int)cl, NULL), *seen[2] = {NULL, NULL};
+    for (int run = 0; run < 2; run++) {
+      struct dec d;
+      memset(&d, 0, sizeof d);
+      assert_mk_ok(mk_rsap_decrypt_challenge(f->srv, T0, &d.sop, &d.ch, &e));
+      assert_mk_ok(mk_rsap_decrypt_device(f->dev, d.ch, ct, cl, &d.dop, &d.req, &e));
+      seen[run] = field_bn(d.req, "c", f->k);
+      assert_int_not_equal(BN_cmp(seen[run], c), 0);
+      assert_true(!BN_is_zero(seen[run]) && BN_cmp(seen[run], n) < 0);
+      /* the raw ciphertext appears nowhere in what the server gets */
+      char *text = mk_json_dump(d.req);
+      assert_non_null(text);
+      char ctext[600];
+      assert_true(mk_base64url_encode(ct, cl, ctext, sizeof ctext, NULL) > 0);
+      assert_null(strstr(text, ctext));
+      free(text);
+      assert_mk_ok(mk_rsap_decrypt_server(f->srv, d.sop, T0 + 1, d.req, &d.resp, &e));
+      size_t ol = 99;
+      assert_mk_ok(mk_rsap_decrypt_device_finish(f->dev, d.dop, d.resp, out, sizeof out, &ol, &e));
+      assert_int_equal(ol, strlen(pts[i]));
+      assert_memory_equal(out, pts[i], ol);
+      dec_end(&d);
+    }
+    assert_int_not_equal(BN_cmp(seen[0], seen[1]), 0);
+
+    /* r fixed: c' = c r^e mod N exactly */
+    BIGNUM *r = BN_new(), *want = BN_new();
+    assert_int_equal(BN_rand_range(r, n), 1);
+    assert_int_equal(BN_mod_exp(want, r, pe, n, ctx), 1);
+    assert_int_equal(BN_mod_mul(want, want, c, n, ctx), 1);
+    size_t ol = 0;
+    struct dec d;
+    memset(&d, 0, sizeof d);
+    assert_mk_ok(mk_rsap_decrypt_challenge(f->srv, T0, &d.sop, &d.ch, &e));
+    rng_push_bn("r", r, f->k);
+    assert_mk_ok(mk_rsap_decrypt_device(f->dev, d.ch, ct, cl, &d.dop, &d.req, &e));
+    assert_int_equal(rng_i, 1);
+    BIGNUM *got = field_bn(d.req, "c", f->k);
+    assert_int_equal(BN_cmp(got, want), 0);
+    assert_mk_ok(mk_rsap_decrypt_server(f->srv, d.sop, T0 + 1, d.req, &d.resp, &e));
+    assert_mk_ok(mk_rsap_decrypt_device_finish(f->dev, d.dop, d.resp, out, sizeof out, &ol, &e));
+    assert_int_equal(ol, strlen(pts[i]));
+    assert_memory_equal(out, pts[i], ol);
+    dec_end(&d);
+    rng_reset();
+    BN_free(got);
+    BN_free(r);
+    BN_free(want);
+    BN_free(c);
+    BN_free(seen[0]);
+    BN_free(seen[1]);
+  }
+  BN_free(n);
+  BN_free(pe);
+  BN_CTX_free(ctx);
+  EVP_PKEY_free(pub);
+}
+
+/* A blinding factor out of range or sharing a factor with N is drawn
+ * again: 0, N and the prime p are skipped, the fourth value is used. The
+ * server's challenge comes from the hook too. */
+static void test_decrypt_blind_redraw(void **state) {
+  struct fixture *f = *state;
+  mk_err e;
+  BN_CTX *ctx = BN_CTX_new();
+  BIGNUM *n = BN_bin2bn(f->n, (int)f->k, NULL), *zero = BN_new(), *p = NULL, *r = BN_new();
+  BIGNUM *pe = BN_new(), *want = BN_new(), *chv = BN_new();
+  assert_int_equal(EVP_PKEY_get_bn_param(f->key, OSSL_PKEY_PARAM_RSA_FACTOR1, &p), 1);
+  BN_zero(zero);
+  assert_int_equal(BN_set_word(r, 0x10001), 1);
+  assert_int_equal(BN_lshift(r, r, 300), 1);
+  assert_int_equal(BN_add_word(r, 7), 1);
+  assert_int_equal(BN_set_word(pe, MK_RSAP_E), 1);
+  assert_int_equal(BN_set_word(chv, 0x5a5a), 1);
+  rng_push_bn("challenge", chv, MK_RSAP_CHALLENGE_BYTES);
+  rng_push_bn("r", zero, f->k);
+  rng_push_bn("r", n, f->k);
+  rng_push_bn("r", p, f->k);
+  rng_push_bn("r", r, f->k);
+  unsigned char ct[MK_RSAP_MAX_BYTES], out[MK_RSAP_MAX_BYTES], chb[MK_RSAP_CHALLENGE_BYTES];
+  EVP_PKEY *pub = NULL;
+  assert_mk_ok(mk_rsap_device_public_key(f->dev, &pub, &e));
+  size_t cl = oaep_encrypt(pub, EVP_sha256(), (const unsigned char *)"redraw", 6, ct), ol = 0;
+  struct dec d;
+  memset(&d, 0, sizeof d);
+  assert_mk_ok(mk_rsap_decrypt_challenge(f->srv, T0, &d.sop, &d.ch, &e));
+  const char *s = json_string_value(json_object_get(d.ch, "challenge"));
+  assert_int_equal(mk_base64url_decode(s, strlen(s), chb, sizeof chb, NULL), 32);
+  assert_int_equal(chb[30], 0x5a);
+  assert_int_equal(chb[31], 0x5a);
+  assert_mk_ok(mk_rsap_decrypt_device(f->dev, d.ch, ct, cl, &d.dop, &d.req, &e));
+  assert_int_equal(rng_i, 5);
+  BIGNUM *c = BN_bin2bn(ct, (int)cl, NULL), *got = field_bn(d.req, "c", f->k);
+  assert_int_equal(BN_mod_exp(want, r, pe, n, ctx), 1);
+  assert_int_equal(BN_mod_mul(want, want, c, n, ctx), 1);
+  assert_int_equal(BN_cmp(got, want), 0);
+  assert_mk_ok(mk_rsap_decrypt_server(f->srv, d.sop, T0 + 1, d.req, &d.resp, &e));
+  assert_mk_ok(mk_rsap_decrypt_device_finish(f->dev, d.dop, d.resp, out, sizeof out, &ol, &e));
+  assert_int_equal(ol, 6);
+  assert_memory_equal(out, "redraw", 6);
+  dec_end(&d);
+  rng_reset();
+  BN_free(c);
+  BN_free(got);
+  BN_free(n);
+  BN_free(zero);
+  BN_clear_free(p);
+  BN_free(r);
+  BN_free(pe);
+  BN_free(want);
+  BN_free(chv);
+  BN_CTX_free(ctx);
+  EVP_PKEY_free(pub);
+}
+
+/* An answer made for the unblinded ciphertext, c^d_s (obtained here by
+ * forcing r = 1 once), does not combine with c'^d_u: MK_EPROTO, before any
+ * padding is looked at. */
+static void test_decrypt_result_for_raw_c(void **state) {
+  struct fixture *f = *state;
+  mk_err e;
+  EVP_PKEY *pub = NULL;
+  unsigned char ct[MK_RSAP_MAX_BYTES], out[MK_RSAP_MAX_BYTES];
+  size_t ol = 0;
+  assert_mk_ok(mk_rsap_device_public_key(f->dev, &pub, &e));
+  size_t cl = oaep_encrypt(pub, EVP_sha256(), (const unsigned char *)"raw", 3, ct);
+  BIGNUM *one = BN_new();
+  assert_int_equal(BN_one(one), 1);
+  struct dec raw, d;
+  memset(&raw, 0, sizeof raw);
+  assert_mk_ok(mk_rsap_decrypt_challenge(f->srv, T0, &raw.sop, &raw.ch, &e));
+  rng_push_bn("r", one, f->k);
+  assert_mk_ok(mk_rsap_decrypt_device(f->dev, raw.ch, ct, cl, &raw.dop, &raw.req, &e));
+  rng_reset();
+  BIGNUM *c = BN_bin2bn(ct, (int)cl, NULL), *got = field_bn(raw.req, "c", f->k);
+  assert_int_equal(BN_cmp(got, c), 0);
+  assert_mk_ok(mk_rsap_decrypt_server(f->srv, raw.sop, T0 + 1, raw.req, &raw.resp, &e));
+
+  memset(&d, 0, sizeof d);
+  assert_mk_ok(mk_rsap_decrypt_challenge(f->srv, T0, &d.sop, &d.ch, &e));
+  assert_mk_ok(mk_rsap_decrypt_device(f->dev, d.ch, ct, cl, &d.dop, &d.req, &e));
+  assert_mk_fails(mk_rsap_decrypt_device_finish(f->dev, d.dop, raw.resp, out, sizeof out, &ol, &e),
+                  MK_EPROTO);
+  assert_string_equal(e.msg, "decrypt result: the server's share does not combine");
+  /* the operation is spent by that attempt */
+  assert_mk_ok(mk_rsap_decrypt_server(f->srv, d.sop, T0 + 1, d.req, &d.resp, &e));
+  assert_mk_fails(mk_rsap_decrypt_device_finish(f->dev, d.dop, d.resp, out, sizeof out, &ol, &e),
+                  MK_EEXPIRED);
+  dec_end(&d);
+  /* the r = 1 operation itself still opens */
+  assert_mk_ok(mk_rsap_decrypt_device_finish(f->dev, raw.dop, raw.resp, out, sizeof out, &ol, &e));
+  assert_int_equal(ol, 3);
+  assert_memory_equal(out, "raw", 3);
+  dec_end(&raw);
+  BN_free(one);
+  BN_free(c);
+  BN_free(got);
+  EVP_PKEY_free(pub);
+}
+
 /* ---- share decoders and keygen messages ----------------------------------------------- */
 
 static void expect_device_decode(const unsigned char *p, size_t n) {
@@ -1243,6 +1471,7 @@ int main(void) {
       cmocka_unit_test(test_sign_sha256_kat),
       cmocka_unit_test(test_sign_sm3_kat),
       cmocka_unit_test(test_decrypt_oaep),
+      cmocka_unit_test(test_decrypt_blinded),
       cmocka_unit_test(test_shares_hold_no_factors),
       cmocka_unit_test(test_split_is_random),
       cmocka_unit_test(test_keygen_flow),
@@ -1264,6 +1493,8 @@ int main(void) {
       cmocka_unit_test(test_decrypt_ciphertext_range),
       cmocka_unit_test(test_decrypt_corrupted),
       cmocka_unit_test(test_decrypt_device_side),
+      cmocka_unit_test(test_decrypt_blind_redraw),
+      cmocka_unit_test(test_decrypt_result_for_raw_c),
   };
   int failed = 0;
   failed += cmocka_run_group_tests_name("rsap_2048", each_size, setup_2048, fixture_teardown);

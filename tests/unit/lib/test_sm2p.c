@@ -390,7 +390,8 @@ static void test_sign_verifies_with_openssl(void **state) {
 
 /* GM/T 0003.5 Appendix A through the two-party code: with d split as
  * above and the nonce split as w2 = (k - w1) d1, so that k = w1 + w2 d1^-1,
- * the signature must be the published (r, s) byte for byte. */
+ * the signature must be the published (r, s) byte for byte. The server
+ * draws w2 for its commit, Q2 = [w2]P1; the device then draws w1. */
 static void test_sign_kat(void **state) {
   (void)state;
   mk_sm2p_device *dev = NULL;
@@ -407,13 +408,36 @@ static void test_sign_kat(void **state) {
   BIGNUM *k = bn_hex(kat_k), *w1 = bn_hex(kat_w1), *d1 = bn_hex(kat_d1), *w2 = BN_new();
   assert_int_equal(BN_mod_sub(w2, k, w1, order(), ctx), 1);
   assert_int_equal(BN_mod_mul(w2, w2, d1, order(), ctx), 1);
-  rng_push_bn("w1", w1);
   rng_push_bn("w2", w2);
+  rng_push_bn("w1", w1);
   assert_mk_ok(sign(dev, srv, NULL, "message digest", 14, sig, &siglen, &e));
   assert_int_equal(rng_i, 4);
   hex(kat_sig, want_sig, sizeof want_sig);
   assert_int_equal(siglen, sizeof want_sig);
   assert_memory_equal(sig, want_sig, sizeof want_sig);
+
+  /* The commit is Q2 = [w2]P1 = [w2 d1^-1]G, computed here apart. */
+  mk_sm2p_devop *dop = NULL;
+  mk_sm2p_srvop *sop = NULL;
+  json_t *req = NULL, *commit = NULL;
+  unsigned char q2[65], want_q2[65];
+  BIGNUM *t = BN_new();
+  EC_POINT *q = EC_POINT_new(grp());
+  rng_push_bn("w2", w2);
+  assert_mk_ok(mk_sm2p_sign_device_begin(dev, NULL, 0, "message digest", 14, &dop, &req, &e));
+  assert_mk_ok(mk_sm2p_sign_server_begin(srv, req, T0, &sop, &commit, &e));
+  assert_non_null(BN_mod_inverse(t, d1, order(), ctx));
+  assert_int_equal(BN_mod_mul(t, t, w2, order(), ctx), 1);
+  assert_int_equal(EC_POINT_mul(grp(), q, t, NULL, NULL, ctx), 1);
+  assert_mk_ok(mk_ec_point_encode(q, want_q2, NULL));
+  assert_int_equal(get_b64(commit, "q2", q2, sizeof q2), 65);
+  assert_memory_equal(q2, want_q2, 65);
+  BN_free(t);
+  EC_POINT_free(q);
+  mk_sm2p_devop_free(dop);
+  mk_sm2p_srvop_free(sop);
+  json_decref(req);
+  json_decref(commit);
 
   EVP_PKEY *pk = device_pkey(dev);
   assert_int_equal(ossl_verify(pk, MK_SM2_ID_DEFAULT, "message digest", 14, sig, siglen), 1);
@@ -575,11 +599,13 @@ static void test_sign_request_strict(void **state) {
   mk_sm2p_devop *dop = NULL;
   mk_sm2p_srvop *sop = NULL;
   json_t *req = NULL, *reply = NULL;
-  unsigned char q1[65], buf[40];
+  unsigned char q1[65];
   mk_err e;
   keygen(&dev, &srv);
   assert_mk_ok(mk_sm2p_sign_device_begin(dev, NULL, 0, "m", 1, &dop, &req, &e));
-  get_b64(req, "q1", q1, sizeof q1);
+  /* The request carries e and no nonce: v, alg, op, step, e. */
+  assert_int_equal(json_object_size(req), 5);
+  hex(kat_pub, q1, sizeof q1);
 
   struct {
     const char *key;
@@ -595,10 +621,11 @@ static void test_sign_request_strict(void **state) {
       {"step", json_string("commit")},
       {"step", NULL},
       {"e", NULL},
-      {"q1", NULL},
-      {"q1", json_integer(4)},
-      {"q1", json_string("")},
+      {"e", json_integer(4)},
+      {"e", json_string("")},
       {"extra", json_string("x")},
+      /* the earlier format sent Q1 here, letting the server pick Q2 after it */
+      {"q1", json_string("BAAA")},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *bad = json_deep_copy(req);
@@ -615,7 +642,7 @@ static void test_sign_request_strict(void **state) {
   const struct {
     const char *key;
     size_t n;
-  } lens[] = {{"e", 31}, {"e", 33}, {"q1", 64}, {"q1", 66}, {"q1", 33}};
+  } lens[] = {{"e", 31}, {"e", 33}, {"e", 1}, {"e", 65}};
   for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
     unsigned char v[70];
     memset(v, 0x11, sizeof v);
@@ -642,8 +669,7 @@ static void test_sign_request_strict(void **state) {
     assert_mk_fails(mk_sm2p_sign_server_begin(srv, bad, T0, &sop, &reply, &e), MK_EINVAL);
     json_decref(bad);
   }
-  /* Q1 off the curve */
-  q1[64] ^= 1;
+  /* a valid point as an extra q1 is still an unknown field */
   json_t *bad = json_deep_copy(req);
   set_b64(bad, "q1", q1, 65);
   assert_mk_fails(mk_sm2p_sign_server_begin(srv, bad, T0, &sop, &reply, &e), MK_EINVAL);
@@ -654,7 +680,6 @@ static void test_sign_request_strict(void **state) {
   assert_mk_fails(mk_sm2p_sign_server_begin(srv, arr, T0, &sop, &reply, &e), MK_EINVAL);
   assert_mk_fails(mk_sm2p_sign_server_begin(srv, NULL, T0, &sop, &reply, &e), MK_EINVAL);
   json_decref(arr);
-  (void)buf;
 
   mk_sm2p_devop_free(dop);
   json_decref(req);
@@ -662,77 +687,109 @@ static void test_sign_request_strict(void **state) {
   mk_sm2p_server_free(srv);
 }
 
-/* r = 0 cannot be produced by an honest device, but a request can carry an
- * e that makes it so for the server's first w2: the server must draw again. */
-static void test_sign_r_zero_redraw(void **state) {
+/* The device draws w1 after the commit, so it is the device that draws
+ * again while Q1 + Q2 = O or r = 0 (GM/T 0003.2 §6.1 A3-A4); the server
+ * refuses a response that lands there. Both cases are built from known w2
+ * and d1: w1 = -w2 d1^-1 gives Q = O, and e = n - x(Q) gives r = 0. */
+static void test_sign_nonce_redraw(void **state) {
   (void)state;
   mk_sm2p_device *dev = NULL;
   mk_sm2p_server *srv = NULL;
   mk_sm2p_devop *dop = NULL;
   mk_sm2p_srvop *sop = NULL;
-  json_t *req = NULL, *commit = NULL;
-  unsigned char eb[32], rb[32];
+  json_t *req = NULL, *commit = NULL, *resp = NULL, *result = NULL;
+  unsigned char eb[32], got[65], want[65], sig[MK_SM2P_SIG_MAX];
+  size_t siglen = 0;
   mk_err e;
   BN_CTX *ctx = BN_CTX_new();
-  BIGNUM *d1 = bn_hex(kat_d1), *w1 = bn_hex(kat_w1), *w2a = bn_hex(kat_k), *w2b = bn_hex(kat_d);
+  BIGNUM *d1 = bn_hex(kat_d1), *w2 = bn_hex(kat_k), *w1b = bn_hex(kat_d), *w1c = bn_hex(kat_w1);
+  BIGNUM *inv = BN_new(), *w1a = BN_new(), *x = BN_new(), *ebn = BN_new(), *r = BN_new(),
+         *s1 = BN_new();
+  EC_POINT *q2 = EC_POINT_new(grp()), *q = EC_POINT_new(grp()), *q1a = EC_POINT_new(grp()),
+           *q1b = EC_POINT_new(grp());
   rng_push_bn("d1", d1);
   keygen(&dev, &srv);
-  rng_push_bn("w1", w1);
-  rng_push_bn("w2", w2a);
-  rng_push_bn("w2", w2b);
-  assert_mk_ok(mk_sm2p_sign_device_begin(dev, NULL, 0, "m", 1, &dop, &req, &e));
-
-  /* k_a = w1 + w2a d1^-1, x_a = x([k_a]G), e = n - x_a mod n: r_a = 0. */
-  BIGNUM *inv = BN_new(), *k = BN_new(), *x = BN_new(), *ebn = BN_new(), *r = BN_new();
-  EC_POINT *q = EC_POINT_new(grp());
+  /* Q2 = [w2 d1^-1]G; w1a = -w2 d1^-1 */
   assert_non_null(BN_mod_inverse(inv, d1, order(), ctx));
-  assert_int_equal(BN_mod_mul(k, w2a, inv, order(), ctx), 1);
-  assert_int_equal(BN_mod_add(k, k, w1, order(), ctx), 1);
-  assert_int_equal(EC_POINT_mul(grp(), q, k, NULL, NULL, ctx), 1);
+  assert_int_equal(BN_mod_mul(w1a, w2, inv, order(), ctx), 1);
+  assert_int_equal(EC_POINT_mul(grp(), q2, w1a, NULL, NULL, ctx), 1);
+  assert_int_equal(BN_sub(w1a, order(), w1a), 1);
+  assert_int_equal(EC_POINT_mul(grp(), q1a, w1a, NULL, NULL, ctx), 1);
+  /* e = n - x([w1b]G + Q2) mod n */
+  assert_int_equal(EC_POINT_mul(grp(), q1b, w1b, NULL, NULL, ctx), 1);
+  assert_int_equal(EC_POINT_add(grp(), q, q1b, q2, ctx), 1);
   assert_int_equal(EC_POINT_get_affine_coordinates(grp(), q, x, NULL, ctx), 1);
   assert_int_equal(BN_nnmod(x, x, order(), ctx), 1);
-  assert_int_equal(BN_sub(ebn, order(), x), 1);
+  assert_int_equal(BN_mod_sub(ebn, order(), x, order(), ctx), 1);
   bn32(ebn, eb);
-  set_b64(req, "e", eb, 32);
+
+  rng_push_bn("w2", w2);
+  rng_push_bn("w1", w1a);
+  rng_push_bn("w1", w1b);
+  rng_push_bn("w1", w1c);
+  assert_mk_ok(mk_sm2p_sign_device_begin_digest(dev, eb, &dop, &req, &e));
   assert_mk_ok(mk_sm2p_sign_server_begin(srv, req, T0, &sop, &commit, &e));
-  assert_int_equal(rng_i, 4);
-  /* r comes from w2b */
-  assert_int_equal(BN_mod_mul(k, w2b, inv, order(), ctx), 1);
-  assert_int_equal(BN_mod_add(k, k, w1, order(), ctx), 1);
-  assert_int_equal(EC_POINT_mul(grp(), q, k, NULL, NULL, ctx), 1);
+  assert_mk_ok(mk_sm2p_sign_device_respond(dev, dop, commit, &resp, &e));
+  assert_int_equal(rng_i, 5);
+  /* the answer is w1c's: Q1 = [w1c]G, s1 = d1 (e + x(Q1 + Q2) + w1c) */
+  EC_POINT *q1c = EC_POINT_new(grp());
+  assert_int_equal(EC_POINT_mul(grp(), q1c, w1c, NULL, NULL, ctx), 1);
+  assert_mk_ok(mk_ec_point_encode(q1c, want, NULL));
+  assert_int_equal(get_b64(resp, "q1", got, sizeof got), 65);
+  assert_memory_equal(got, want, 65);
+  assert_int_equal(EC_POINT_add(grp(), q, q1c, q2, ctx), 1);
   assert_int_equal(EC_POINT_get_affine_coordinates(grp(), q, x, NULL, ctx), 1);
   assert_int_equal(BN_mod_add(r, ebn, x, order(), ctx), 1);
-  assert_false(BN_is_zero(r));
-  unsigned char want[32];
-  bn32(r, want);
-  assert_int_equal(get_b64(commit, "r", rb, sizeof rb), 32);
-  assert_memory_equal(rb, want, 32);
+  assert_int_equal(BN_mod_add(s1, r, w1c, order(), ctx), 1);
+  assert_int_equal(BN_mod_mul(s1, s1, d1, order(), ctx), 1);
+  bn32(s1, want);
+  assert_int_equal(get_b64(resp, "s1", got, sizeof got), 32);
+  assert_memory_equal(got, want, 32);
+  assert_mk_ok(mk_sm2p_sign_server_finish(srv, sop, resp, T0 + 1, &result, &e));
+  assert_mk_ok(mk_sm2p_sign_device_finish(dev, dop, result, sig, sizeof sig, &siglen, &e));
+  mk_sm2p_srvop_free(sop);
+  sop = NULL;
 
-  /* and the device refuses r = 0 in a commit */
-  json_t *bad = json_deep_copy(commit), *out = NULL;
-  memset(rb, 0, sizeof rb);
-  set_b64(bad, "r", rb, 32);
-  assert_mk_fails(mk_sm2p_sign_device_respond(dev, dop, bad, &out, &e), MK_EINVAL);
-  assert_null(out);
-  /* the op answered (badly) once: never again */
-  assert_mk_fails(mk_sm2p_sign_device_respond(dev, dop, commit, &out, &e), MK_EEXPIRED);
-  json_decref(bad);
+  /* the server refuses a response with Q = O or r = 0 (and is spent) */
+  EC_POINT *bad_q1[] = {q1a, q1b};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *c2 = NULL, *reply = NULL, *bad = json_deep_copy(resp);
+    rng_push_bn("w2", w2);
+    assert_mk_ok(mk_sm2p_sign_server_begin(srv, req, T0, &sop, &c2, &e));
+    assert_mk_ok(mk_ec_point_encode(bad_q1[i], got, NULL));
+    set_b64(bad, "q1", got, 65);
+    assert_mk_fails(mk_sm2p_sign_server_finish(srv, sop, bad, T0 + 1, &reply, &e), MK_EINVAL);
+    assert_string_equal(e.msg, "q1: gives Q = O or r = 0");
+    assert_null(reply);
+    assert_mk_fails(mk_sm2p_sign_server_finish(srv, sop, resp, T0 + 1, &reply, &e),
+                    MK_EEXPIRED);
+    mk_sm2p_srvop_free(sop);
+    sop = NULL;
+    json_decref(c2);
+    json_decref(bad);
+  }
 
+  EC_POINT_free(q1c);
+  EC_POINT_free(q2);
   EC_POINT_free(q);
+  EC_POINT_free(q1a);
+  EC_POINT_free(q1b);
+  BN_free(d1);
+  BN_free(w2);
+  BN_free(w1a);
+  BN_free(w1b);
+  BN_free(w1c);
   BN_free(inv);
-  BN_free(k);
   BN_free(x);
   BN_free(ebn);
   BN_free(r);
-  BN_free(d1);
-  BN_free(w1);
-  BN_free(w2a);
-  BN_free(w2b);
+  BN_free(s1);
   BN_CTX_free(ctx);
   mk_sm2p_devop_free(dop);
-  mk_sm2p_srvop_free(sop);
   json_decref(req);
   json_decref(commit);
+  json_decref(resp);
+  json_decref(result);
   mk_sm2p_device_free(dev);
   mk_sm2p_server_free(srv);
 }
@@ -948,6 +1005,391 @@ static void test_sign_device_checks_result(void **state) {
   pending_free(&p);
 
   json_decref(result);
+  mk_sm2p_device_free(dev);
+  mk_sm2p_server_free(srv);
+}
+
+/* ---- a malicious server --------------------------------------------------- */
+
+/* c = SM3("mkey-sm2p-keygen-v1" || P1 || P || R) mod n, as the device computes it. */
+static BIGNUM *keygen_c(const unsigned char p1[65], const unsigned char p[65],
+                        const unsigned char r[65]) {
+  unsigned char buf[19 + 3 * 65], h[32];
+  memcpy(buf, "mkey-sm2p-keygen-v1", 19);
+  memcpy(buf + 19, p1, 65);
+  memcpy(buf + 19 + 65, p, 65);
+  memcpy(buf + 19 + 130, r, 65);
+  assert_mk_ok(mk_sm3(buf, sizeof buf, h, NULL));
+  BIGNUM *c = BN_bin2bn(h, 32, NULL);
+  BN_CTX *ctx = BN_CTX_new();
+  assert_int_equal(BN_nnmod(c, c, order(), ctx), 1);
+  BN_CTX_free(ctx);
+  return c;
+}
+
+/* d2 and P1 of a server share, as a server would have them. */
+static void server_secrets(const mk_sm2p_server *srv, BIGNUM **d2, EC_POINT **p1) {
+  mk_buf b;
+  mk_buf_init(&b, 1024);
+  assert_mk_ok(mk_sm2p_server_encode(srv, &b, NULL));
+  *d2 = BN_bin2bn(b.data + 6, 32, NULL);
+  assert_mk_ok(mk_ec_point_decode(b.data + 38, 65, "P1", p1, NULL));
+  mk_buf_free_secret(&b);
+}
+
+/* The honest answer with fixed d1, d2 and proof nonce k2: P is the GM/T
+ * 0003.5 public key and the proof is R = [k2]P1, z = k2 + c d2^-1 mod n,
+ * each value recomputed here apart from the module. */
+static void test_keygen_proof_kat(void **state) {
+  (void)state;
+  mk_sm2p_devkeygen *st = NULL;
+  mk_sm2p_server *srv = NULL;
+  mk_sm2p_device *dev = NULL;
+  json_t *msg = NULL, *reply = NULL;
+  unsigned char p1[65], p[65], rb[65], zb[32], want[65];
+  mk_err e;
+  BN_CTX *ctx = BN_CTX_new();
+  BIGNUM *d = bn_hex(kat_d), *d1 = bn_hex(kat_d1), *d2 = BN_new(), *k2 = bn_hex(kat_w1);
+  assert_int_equal(BN_add_word(d, 1), 1);
+  assert_int_equal(BN_mod_mul(d2, d, d1, order(), ctx), 1);
+  assert_non_null(BN_mod_inverse(d2, d2, order(), ctx));
+  rng_push_bn("d1", d1);
+  rng_push_bn("d2", d2);
+  rng_push_bn("k2", k2);
+  assert_mk_ok(mk_sm2p_keygen_device_begin(&st, &msg, &e));
+  msg = wire(msg);
+  assert_mk_ok(mk_sm2p_keygen_server(msg, &srv, &reply, &e));
+  reply = wire(reply);
+  assert_int_equal(rng_i, 3);
+  /* v, alg, op, step, p, proof_r, proof_z */
+  assert_int_equal(json_object_size(reply), 7);
+  get_b64(msg, "p1", p1, sizeof p1);
+  get_b64(reply, "p", p, sizeof p);
+  hex(kat_pub, want, sizeof want);
+  assert_memory_equal(p, want, 65);
+
+  EC_POINT *pt1 = NULL, *r = EC_POINT_new(grp());
+  assert_mk_ok(mk_ec_point_decode(p1, 65, "P1", &pt1, NULL));
+  assert_int_equal(EC_POINT_mul(grp(), r, NULL, pt1, k2, ctx), 1);
+  assert_mk_ok(mk_ec_point_encode(r, want, NULL));
+  assert_int_equal(get_b64(reply, "proof_r", rb, sizeof rb), 65);
+  assert_memory_equal(rb, want, 65);
+  BIGNUM *c = keygen_c(p1, p, rb), *z = BN_new(), *x = BN_new();
+  assert_non_null(BN_mod_inverse(x, d2, order(), ctx));
+  assert_int_equal(BN_mod_mul(z, c, x, order(), ctx), 1);
+  assert_int_equal(BN_mod_add(z, z, k2, order(), ctx), 1);
+  bn32(z, want);
+  assert_int_equal(get_b64(reply, "proof_z", zb, sizeof zb), 32);
+  assert_memory_equal(zb, want, 32);
+
+  assert_mk_ok(mk_sm2p_keygen_device_finish(st, reply, &dev, &e));
+  mk_sm2p_device_public(dev, want);
+  assert_memory_equal(p, want, 65);
+
+  EC_POINT_free(pt1);
+  EC_POINT_free(r);
+  BN_free(c);
+  BN_free(z);
+  BN_free(x);
+  BN_free(d);
+  BN_free(d1);
+  BN_free(d2);
+  BN_free(k2);
+  BN_CTX_free(ctx);
+  mk_sm2p_devkeygen_free(st);
+  json_decref(msg);
+  json_decref(reply);
+  mk_sm2p_device_free(dev);
+  mk_sm2p_server_free(srv);
+}
+
+/* A server that answers keygen with a key of its own, P' = [d']G, has no
+ * proof for it over P1 (that needs d1): every such "stored" is MK_EPROTO,
+ * and the honest answer still completes afterwards. */
+static void test_keygen_malicious_server(void **state) {
+  (void)state;
+  mk_sm2p_devkeygen *st = NULL;
+  mk_sm2p_server *srv = NULL;
+  mk_sm2p_device *dev = NULL;
+  json_t *msg = NULL, *reply = NULL;
+  unsigned char p1[65], p[65], pp[65], rb[65], zb[32];
+  mk_err e;
+  BN_CTX *ctx = BN_CTX_new();
+  assert_mk_ok(mk_sm2p_keygen_device_begin(&st, &msg, &e));
+  assert_mk_ok(mk_sm2p_keygen_server(msg, &srv, &reply, &e));
+  get_b64(msg, "p1", p1, sizeof p1);
+  get_b64(reply, "p", p, sizeof p);
+  EC_POINT *pt1 = NULL;
+  assert_mk_ok(mk_ec_point_decode(p1, 65, "P1", &pt1, NULL));
+
+  /* the server's own key d' (here the GM/T example key) */
+  BIGNUM *dd = bn_hex(kat_d), *x = BN_dup(dd), *k = bn_hex(kat_k), *z = BN_new();
+  assert_int_equal(BN_add_word(x, 1), 1); /* P' + G = [d' + 1]G */
+  EC_POINT *pt = EC_POINT_new(grp()), *r = EC_POINT_new(grp());
+  assert_int_equal(EC_POINT_mul(grp(), pt, dd, NULL, NULL, ctx), 1);
+  assert_mk_ok(mk_ec_point_encode(pt, pp, NULL));
+
+  struct {
+    const char *why;
+    int base_p1;          /* R = [k]P1 (else [k]G) */
+    const unsigned char *p;
+  } forged[] = {
+      {"a proof of d' + 1 over G", 0, pp},
+      {"d' + 1 used as if it were d2^-1 over P1", 1, pp},
+  };
+  for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+    const EC_POINT *base = forged[i].base_p1 ? pt1 : EC_GROUP_get0_generator(grp());
+    assert_int_equal(EC_POINT_mul(grp(), r, NULL, base, k, ctx), 1);
+    assert_mk_ok(mk_ec_point_encode(r, rb, NULL));
+    BIGNUM *c = keygen_c(p1, forged[i].p, rb);
+    assert_int_equal(BN_mod_mul(z, c, x, order(), ctx), 1);
+    assert_int_equal(BN_mod_add(z, z, k, order(), ctx), 1);
+    bn32(z, zb);
+    json_t *bad = json_deep_copy(reply);
+    set_b64(bad, "p", forged[i].p, 65);
+    set_b64(bad, "proof_r", rb, 65);
+    set_b64(bad, "proof_z", zb, 32);
+    assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EPROTO);
+    assert_string_equal(e.msg, "p: the server's keygen proof does not check");
+    assert_null(dev);
+    json_decref(bad);
+    BN_free(c);
+  }
+  /* P' with the honest proof (made for the honest P) */
+  json_t *bad = json_deep_copy(reply);
+  set_b64(bad, "p", pp, 65);
+  assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EPROTO);
+  json_decref(bad);
+  /* the honest P with a changed z, or another R */
+  get_b64(reply, "proof_z", zb, sizeof zb);
+  zb[31] ^= 1;
+  bad = json_deep_copy(reply);
+  set_b64(bad, "proof_z", zb, 32);
+  assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EPROTO);
+  json_decref(bad);
+  bad = json_deep_copy(reply);
+  set_b64(bad, "proof_r", pp, 65);
+  assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EPROTO);
+  json_decref(bad);
+  /* malformed proofs: no proof at all (the earlier format), z = 0, R off the curve */
+  bad = json_deep_copy(reply);
+  json_object_del(bad, "proof_r");
+  json_object_del(bad, "proof_z");
+  assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EINVAL);
+  json_decref(bad);
+  memset(zb, 0, sizeof zb);
+  bad = json_deep_copy(reply);
+  set_b64(bad, "proof_z", zb, 32);
+  assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EINVAL);
+  json_decref(bad);
+  get_b64(reply, "proof_r", rb, sizeof rb);
+  rb[64] ^= 1;
+  bad = json_deep_copy(reply);
+  set_b64(bad, "proof_r", rb, 65);
+  assert_mk_fails(mk_sm2p_keygen_device_finish(st, bad, &dev, &e), MK_EINVAL);
+  json_decref(bad);
+  assert_null(dev);
+
+  /* refusals leave the keygen open: the honest answer completes it */
+  assert_mk_ok(mk_sm2p_keygen_device_finish(st, reply, &dev, &e));
+  unsigned char got[65];
+  mk_sm2p_device_public(dev, got);
+  assert_memory_equal(got, p, 65);
+
+  EC_POINT_free(pt1);
+  EC_POINT_free(pt);
+  EC_POINT_free(r);
+  BN_free(dd);
+  BN_free(x);
+  BN_free(k);
+  BN_free(z);
+  BN_CTX_free(ctx);
+  mk_sm2p_devkeygen_free(st);
+  json_decref(msg);
+  json_decref(reply);
+  mk_sm2p_device_free(dev);
+  mk_sm2p_server_free(srv);
+}
+
+/* The commit carries exactly Q2; anything else is refused before a nonce
+ * is drawn, and the operation is answered (spent) all the same. */
+static void test_sign_commit_strict(void **state) {
+  (void)state;
+  mk_sm2p_device *dev = NULL;
+  mk_sm2p_server *srv = NULL;
+  unsigned char q2[65], rb[32];
+  mk_err e;
+  keygen(&dev, &srv);
+  for (int i = 0; i < 5; i++) {
+    mk_sm2p_devop *dop = NULL;
+    mk_sm2p_srvop *sop = NULL;
+    json_t *req = NULL, *commit = NULL, *out = NULL;
+    assert_mk_ok(mk_sm2p_sign_device_begin(dev, NULL, 0, "m", 1, &dop, &req, &e));
+    assert_mk_ok(mk_sm2p_sign_server_begin(srv, req, T0, &sop, &commit, &e));
+    /* v, alg, op, step, q2 */
+    assert_int_equal(json_object_size(commit), 5);
+    get_b64(commit, "q2", q2, sizeof q2);
+    json_t *bad = json_deep_copy(commit);
+    memset(rb, 0x11, sizeof rb);
+    if (i == 0) {
+      json_object_del(bad, "q2");
+    } else if (i == 1) {
+      q2[64] ^= 1; /* off the curve */
+      set_b64(bad, "q2", q2, 65);
+    } else if (i == 2) {
+      set_b64(bad, "r", rb, 32); /* the earlier format's server-chosen r */
+    } else if (i == 3) {
+      json_object_del(bad, "q2"); /* the earlier format: r alone */
+      set_b64(bad, "r", rb, 32);
+    } else {
+      set_b64(bad, "q2", q2, 33);
+    }
+    assert_mk_fails(mk_sm2p_sign_device_respond(dev, dop, bad, &out, &e), MK_EINVAL);
+    assert_null(out);
+    assert_mk_fails(mk_sm2p_sign_device_respond(dev, dop, commit, &out, &e), MK_EEXPIRED);
+    assert_null(out);
+    json_decref(bad);
+    json_decref(req);
+    json_decref(commit);
+    mk_sm2p_devop_free(dop);
+    mk_sm2p_srvop_free(sop);
+  }
+  mk_sm2p_device_free(dev);
+  mk_sm2p_server_free(srv);
+}
+
+/* The gap the commit order closes. Were the device to send Q1 first and
+ * check the server's r against a bare Q2, a server could pick w2 for a
+ * digest e' of its own, r' = e' + x(Q1 + [w2]P1), and send Q2 = Q' - Q1
+ * with x(Q') = r' - e: the check passes and s1 completes a signature on
+ * e'. Now Q2 comes first: the server can aim only at a guessed Q1 (here the
+ * device's previous one), the device's fresh w1 makes r = e + x(Q1 + Q2),
+ * and nothing the server can finish verifies for e'. A result for another
+ * digest is MK_EPROTO on the device. */
+static void test_sign_server_cannot_choose_digest(void **state) {
+  (void)state;
+  mk_sm2p_device *dev = NULL;
+  mk_sm2p_server *srv = NULL;
+  json_t *reply = NULL;
+  unsigned char pub[65], z[32], eb[32], e2[32], q1b[65], q2b[65], s1b[32];
+  unsigned char sig[MK_SM2P_SIG_MAX];
+  size_t siglen = 0;
+  mk_err e;
+  BN_CTX *ctx = BN_CTX_new();
+  keygen(&dev, &srv);
+  BIGNUM *d2 = NULL;
+  EC_POINT *p1 = NULL;
+  server_secrets(srv, &d2, &p1);
+  mk_sm2p_device_public(dev, pub);
+  assert_mk_ok(mk_sm2_za((const unsigned char *)MK_SM2_ID_DEFAULT, 16, pub, z, NULL));
+  assert_mk_ok(mk_sm2_e(z, "pay 1000000", 11, e2, NULL));
+  EVP_PKEY *pk = device_pkey(dev);
+
+  /* an earlier, honest exchange: the Q1 the server will aim at */
+  struct pending old;
+  pending_start(dev, srv, &old);
+  get_b64(old.resp, "q1", q1b, sizeof q1b);
+  EC_POINT *q1_guess = NULL;
+  assert_mk_ok(mk_ec_point_decode(q1b, 65, "Q1", &q1_guess, NULL));
+
+  /* the user signs "pay 10"; the request carries e only */
+  mk_sm2p_devop *dop = NULL;
+  json_t *req = NULL, *resp = NULL;
+  assert_mk_ok(mk_sm2p_sign_device_begin(dev, NULL, 0, "pay 10", 6, &dop, &req, &e));
+  assert_null(json_object_get(req, "q1"));
+  get_b64(req, "e", eb, sizeof eb);
+
+  /* the attack's commit, aimed at the guessed Q1 */
+  BIGNUM *ebn = BN_bin2bn(eb, 32, NULL), *e2bn = BN_bin2bn(e2, 32, NULL);
+  BIGNUM *w2 = BN_new(), *x = BN_new(), *r2 = BN_new(), *X = BN_new();
+  EC_POINT *qs = EC_POINT_new(grp()), *qp = EC_POINT_new(grp()), *q2 = EC_POINT_new(grp());
+  for (int found = 0; !found;) {
+    assert_int_equal(BN_rand_range(w2, order()), 1);
+    assert_int_equal(EC_POINT_mul(grp(), qs, NULL, p1, w2, ctx), 1);
+    assert_int_equal(EC_POINT_add(grp(), qs, qs, q1_guess, ctx), 1);
+    assert_int_equal(EC_POINT_get_affine_coordinates(grp(), qs, x, NULL, ctx), 1);
+    assert_int_equal(BN_mod_add(r2, e2bn, x, order(), ctx), 1);
+    assert_int_equal(BN_mod_sub(X, r2, ebn, order(), ctx), 1);
+    found = EC_POINT_set_compressed_coordinates(grp(), qp, X, 0, ctx) == 1;
+  }
+  assert_int_equal(EC_POINT_copy(q2, q1_guess), 1);
+  assert_int_equal(EC_POINT_invert(grp(), q2, ctx), 1);
+  assert_int_equal(EC_POINT_add(grp(), q2, qp, q2, ctx), 1);
+  assert_mk_ok(mk_ec_point_encode(q2, q2b, NULL));
+  json_t *commit = json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "alg", "sm2", "op", "sign", "step",
+                             "commit");
+  set_b64(commit, "q2", q2b, 65);
+  /* any valid Q2 is answered: the device's own fresh w1 decides r */
+  assert_mk_ok(mk_sm2p_sign_device_respond(dev, dop, commit, &resp, &e));
+  get_b64(resp, "q1", q1b, sizeof q1b);
+  EC_POINT *q1 = NULL;
+  assert_mk_ok(mk_ec_point_decode(q1b, 65, "Q1", &q1, NULL));
+  assert_int_not_equal(EC_POINT_cmp(grp(), q1, q1_guess, ctx), 0);
+
+  /* the server finishes with its w2, for r' (the attack's) and for the r
+   * the device used; neither is a signature on e' */
+  get_b64(resp, "s1", s1b, sizeof s1b);
+  BIGNUM *s1 = BN_bin2bn(s1b, 32, NULL), *r = BN_new();
+  EC_POINT *q = EC_POINT_new(grp());
+  assert_int_equal(EC_POINT_add(grp(), q, q1, q2, ctx), 1);
+  assert_int_equal(EC_POINT_get_affine_coordinates(grp(), q, x, NULL, ctx), 1);
+  assert_int_equal(BN_mod_add(r, ebn, x, order(), ctx), 1);
+  const BIGNUM *rs[] = {r2, r};
+  for (size_t i = 0; i < 2; i++) {
+    BIGNUM *s = BN_new();
+    assert_int_equal(BN_mod_add(s, s1, w2, order(), ctx), 1);
+    assert_int_equal(BN_mod_mul(s, s, d2, order(), ctx), 1);
+    assert_int_equal(BN_mod_sub(s, s, rs[i], order(), ctx), 1);
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    assert_int_equal(ECDSA_SIG_set0(es, BN_dup(rs[i]), s), 1);
+    unsigned char *der = NULL;
+    int dl = i2d_ECDSA_SIG(es, &der);
+    assert_true(dl > 0);
+    EVP_PKEY_CTX *vc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+    assert_int_equal(EVP_PKEY_verify_init(vc), 1);
+    assert_int_not_equal(EVP_PKEY_verify(vc, der, (size_t)dl, e2, 32), 1);
+    assert_int_not_equal(EVP_PKEY_verify(vc, der, (size_t)dl, eb, 32), 1);
+    EVP_PKEY_CTX_free(vc);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+  }
+
+  /* a genuine signature of this key on another digest is refused too */
+  struct pending other;
+  pending_start(dev, srv, &other);
+  assert_mk_ok(mk_sm2p_sign_server_finish(srv, other.sop, other.resp, T0 + 1, &reply, &e));
+  assert_mk_fails(mk_sm2p_sign_device_finish(dev, dop, reply, sig, sizeof sig, &siglen, &e),
+                  MK_EPROTO);
+  assert_string_equal(e.msg, "sig: the server's signature is not for this operation");
+  /* while the same result finishes the operation it belongs to */
+  assert_mk_ok(mk_sm2p_sign_device_finish(dev, other.dop, reply, sig, sizeof sig, &siglen, &e));
+  assert_int_equal(ossl_verify(pk, MK_SM2_ID_DEFAULT, "m", 1, sig, siglen), 1);
+
+  json_decref(reply);
+  pending_free(&other);
+  pending_free(&old);
+  EC_POINT_free(q1_guess);
+  EC_POINT_free(q1);
+  EC_POINT_free(q);
+  EC_POINT_free(qs);
+  EC_POINT_free(qp);
+  EC_POINT_free(q2);
+  EC_POINT_free(p1);
+  BN_free(d2);
+  BN_free(ebn);
+  BN_free(e2bn);
+  BN_free(w2);
+  BN_free(x);
+  BN_free(r2);
+  BN_free(X);
+  BN_free(s1);
+  BN_free(r);
+  BN_CTX_free(ctx);
+  EVP_PKEY_free(pk);
+  mk_sm2p_devop_free(dop);
+  json_decref(req);
+  json_decref(commit);
+  json_decref(resp);
   mk_sm2p_device_free(dev);
   mk_sm2p_server_free(srv);
 }
@@ -1471,11 +1913,15 @@ int main(void) {
       cmocka_unit_test_teardown(test_keygen_negative, rng_teardown),
       cmocka_unit_test_teardown(test_keygen_infinity_redraw, rng_teardown),
       cmocka_unit_test_teardown(test_sign_request_strict, rng_teardown),
-      cmocka_unit_test_teardown(test_sign_r_zero_redraw, rng_teardown),
+      cmocka_unit_test_teardown(test_sign_nonce_redraw, rng_teardown),
       cmocka_unit_test_teardown(test_sign_s1_out_of_range, rng_teardown),
       cmocka_unit_test_teardown(test_sign_replay_and_expiry, rng_teardown),
       cmocka_unit_test_teardown(test_sign_wrong_device_share, rng_teardown),
       cmocka_unit_test_teardown(test_sign_device_checks_result, rng_teardown),
+      cmocka_unit_test_teardown(test_keygen_proof_kat, rng_teardown),
+      cmocka_unit_test_teardown(test_keygen_malicious_server, rng_teardown),
+      cmocka_unit_test_teardown(test_sign_commit_strict, rng_teardown),
+      cmocka_unit_test_teardown(test_sign_server_cannot_choose_digest, rng_teardown),
       cmocka_unit_test_teardown(test_share_codec, rng_teardown),
       cmocka_unit_test_teardown(test_share_decode_negative, rng_teardown),
       cmocka_unit_test_teardown(test_decrypt_openssl_ciphertexts, rng_teardown),

@@ -12,6 +12,11 @@ rsa2048.pem and rsa3072.pem come from `openssl genpkey -algorithm RSA
   ../../fuzz/corpus/rsap/*                 fuzz seeds: the shares and one valid
                                            message of every kind, plus broken ones
 
+The decryption seeds use what fuzz_rsap.c's test RNG gives: the challenge
+32 x 0x5a and the blinding factor r = SHA-256("mkey fuzz rsap blind") read as
+an integer, so the request carries c' = c * r^e mod N, its proof share is over
+challenge || c', and the result is c'^d_s.
+
 Existing .bin files are kept (the split and the ciphertext are random), so
 running it again only rewrites the seeds from them. Needs python3 and openssl.
 """
@@ -28,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "..", "fuzz", "corpus", "rsap")
 PLAINTEXT = b"fuzz corpus plaintext"
 CHALLENGE = b"\x5a" * 32  # the fixed challenge fuzz_rsap.c answers
+BLIND = int.from_bytes(hashlib.sha256(b"mkey fuzz rsap blind").digest(), "big")  # its r
 K = 256
 E = 65537
 
@@ -116,9 +122,12 @@ def main():
     assert pow(s, E, n) == m
     dg_sm3 = openssl("dgst", "-sm3", "-binary", data=b"abc")
     m_sm3 = int.from_bytes(emsa(DI_SM3, dg_sm3), "big")
-    proof = hashlib.sha256(PROOF_LABEL + b"rsa2048\x00" + CHALLENGE + ct).digest()
+    cb = c * pow(BLIND, E, n) % n  # the blinded ciphertext the server sees
+    assert cb != c
+    proof = hashlib.sha256(PROOF_LABEL + b"rsa2048\x00" + CHALLENGE + i2osp(cb)).digest()
     m_proof = int.from_bytes(emsa(DI_SHA256, proof), "big")
-    c_s = pow(c, d_s, n)
+    c_s = pow(cb, d_s, n)
+    assert pow(pow(cb, d_u, n) * c_s % n * pow(BLIND, -1, n) % n, E, n) == c
     kg = hashlib.sha256(KEYGEN_LABEL + b"rsa2048\x00" + i2osp(n)).digest()
     kg_s_u = pow(int.from_bytes(emsa(DI_SHA256, kg), "big"), d_u, n)
 
@@ -155,11 +164,17 @@ def main():
         "sign_result_wrong.json": msg("sign", "result", s=b64(i2osp(s ^ 1))),
         "decrypt_challenge.json": msg("decrypt", "challenge", challenge=b64(CHALLENGE)),
         "decrypt_challenge_short.json": msg("decrypt", "challenge", challenge=b64(CHALLENGE[:31])),
-        "decrypt_request.json": msg("decrypt", "request", c=b64(ct),
+        "decrypt_request.json": msg("decrypt", "request", c=b64(i2osp(cb)),
                                     s_u=b64(i2osp(pow(m_proof, d_u, n)))),
-        "decrypt_request_c_short.json": msg("decrypt", "request", c=b64(ct[1:]),
+        "decrypt_request_c_short.json": msg("decrypt", "request", c=b64(i2osp(cb)[1:]),
                                             s_u=b64(i2osp(pow(m_proof, d_u, n)))),
+        # the proof share bound to c' does not cover the raw c
+        "decrypt_request_unblinded.json": msg("decrypt", "request", c=b64(ct),
+                                              s_u=b64(i2osp(pow(m_proof, d_u, n)))),
         "decrypt_result.json": msg("decrypt", "result", c_s=b64(i2osp(c_s))),
+        # an answer for the raw c does not combine with c'^d_u
+        "decrypt_result_unblinded.json": msg("decrypt", "result",
+                                             c_s=b64(i2osp(pow(c, d_s, n)))),
         "decrypt_result_wrong.json": msg("decrypt", "result", c_s=b64(i2osp(2))),
         "wrong_version.json": msg("sign", "result", s=b64(i2osp(s))).replace(b'"v":1', b'"v":2'),
         "wrong_alg.json": msg("sign", "result", s=b64(i2osp(s))).replace(b"rsa2048", b"rsa3072"),
