@@ -1457,3 +1457,57 @@ out:
   OPENSSL_free(der);
   return rc;
 }
+
+/* ---- splitting an existing key -------------------------------------------- */
+
+int mk_sm2p_split_existing(const BIGNUM *d, mk_sm2p_device **dev, mk_sm2p_server **srv,
+                           mk_err *e) {
+  int rc = 0;
+  const EC_GROUP *g = NULL;
+  BN_CTX *ctx = NULL;
+  BIGNUM *d1 = NULL, *d1inv = NULL, *t = NULL, *d2 = NULL;
+  EC_POINT *p1 = NULL, *p = NULL;
+  unsigned char penc[PT];
+  mk_sm2p_server *s = NULL;
+  *dev = NULL;
+  *srv = NULL;
+  MK_TRY(group(&g, e));
+  const BIGNUM *n = EC_GROUP_get0_order(g);
+  MK_TRY_PTR_OSSL(ctx, BN_CTX_secure_new(), e, "BN_CTX");
+  t = mk_ec_bn_secret();
+  d1inv = mk_ec_bn_secret();
+  d2 = mk_ec_bn_secret();
+  MK_ENSURE_ALLOC(t, e);
+  MK_ENSURE_ALLOC(d1inv, e);
+  MK_ENSURE_ALLOC(d2, e);
+  MK_TRY_OSSL(BN_add(t, d, BN_value_one()), e, "BN_add");
+  /* d in 1..n-2 (GM/T 0003.1 §6.1), so 1 + d != n has an inverse mod n */
+  MK_ENSURE(d != NULL && !BN_is_negative(d) && !BN_is_zero(d) && BN_cmp(t, n) < 0, MK_EINVAL, e,
+            "SM2 private key out of range");
+  MK_TRY(rand_scalar("d1", &d1, e));
+  MK_TRY_OSSL(BN_mod_mul(t, t, d1, n, ctx), e, "BN_mod_mul");
+  MK_TRY(mk_ec_scalar_inv(d2, t, ctx, e));   /* d2 = ((1 + d) d1)^-1 */
+  MK_TRY(mk_ec_scalar_inv(d1inv, d1, ctx, e));
+  MK_TRY_PTR_OSSL(p1, EC_POINT_new(g), e, "EC point");
+  MK_TRY(mul1(g, p1, NULL, d1inv, ctx, e));  /* P1 = [d1^-1]G */
+  MK_TRY(server_new(&d2, &p1, &s, e));       /* P = [d2^-1]P1 - G */
+  /* The shares must give back the key's own P = [d]G. */
+  MK_TRY_PTR_OSSL(p, EC_POINT_new(g), e, "EC point");
+  MK_TRY(mul1(g, p, NULL, d, ctx, e));
+  MK_TRY(mk_ec_point_encode(p, penc, e));
+  MK_ENSURE(CRYPTO_memcmp(penc, s->p, PT) == 0, MK_EINTERNAL, e,
+            "split shares do not give the key's public point");
+  MK_TRY(device_new(&d1, penc, dev, e));
+  *srv = s;
+  s = NULL;
+out:
+  BN_clear_free(d1);
+  BN_clear_free(d1inv);
+  BN_clear_free(t);
+  BN_clear_free(d2);
+  EC_POINT_clear_free(p1);
+  EC_POINT_free(p);
+  BN_CTX_free(ctx);
+  mk_sm2p_server_free(s);
+  return rc;
+}

@@ -266,4 +266,16 @@ int mk_sm2p_ct_encode(const mk_sm2p_ct *ct, mk_buf *out, mk_err *e) MK_MUST_CHEC
 typedef int (*mk_sm2p_rng_fn)(void *ctx, const char *what, unsigned char out[32]);
 void mk_sm2p_insecure_set_test_rng(mk_sm2p_rng_fn fn, void *ctx);
 
+/*
+ * Split an existing SM2 private key d (borrowed, 1..n-2) into the two
+ * shares, for keys made elsewhere (the CA's key-management service,
+ * pki/kmc.h): d1 uniform in [1, n-1], d2 = ((1 + d) d1)^-1 mod n, so that
+ * d = (d1 d2)^-1 - 1 as after keygen; P = [d]G, P1 = [d1^-1]G. Every call
+ * splits afresh: shares of two calls do not combine. The caller still owns
+ * and wipes d. On success the caller owns *dev and *srv; on failure both
+ * are NULL (MK_EINVAL for d out of range).
+ */
+int mk_sm2p_split_existing(const BIGNUM *d, mk_sm2p_device **dev, mk_sm2p_server **srv,
+                           mk_err *e) MK_MUST_CHECK;
+
 #endif
