@@ -1,6 +1,6 @@
 /* mkey ca: the CA registry. `list`, `chain` and `crl` read public data;
- * `issue` and `revoke` are the platform operator's (the token kept by `mkey
- * admin login`). The subject of an issued certificate comes from the vetted
+ * `issue`, `issue-enc`, `recover` and `revoke` are the platform operator's
+ * (the token kept by `mkey admin login`). The subject of an issued certificate comes from the vetted
  * data given here, never from the CSR: its signature is only the proof of
  * possession (docs/api.md, POST /v1/cas/{id}/certificates). */
 #include "cli.h"
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/enc.h"
 #include "util/file.h"
 
 #define CSR_FILE_MAX (64u * 1024)
@@ -22,6 +23,9 @@ const char cmd_ca_usage[] =
     "       mkey ca issue --ca CA_ID --profile PROFILE --csr FILE\n"
     "                     (--name N --id-number ID | --enterprise N --uscc U\n"
     "                      [--name STAFF --id-number ID]) [--days N] --out CERT.pem\n"
+    "       mkey ca issue-enc --ca CA_ID --profile PROFILE --transport-key PUB.pem\n"
+    "                     (subject as issue) [--days N] --out CERT.pem --package-out PKG\n"
+    "       mkey ca recover --ca CA_ID --serial HEX --transport-key PUB.pem --package-out PKG\n"
     "       mkey ca revoke --ca CA_ID --serial HEX --reason REASON\n"
     "\n"
     "list     the CAs users may choose: algorithm, validity options with fees,\n"
@@ -33,6 +37,12 @@ const char cmd_ca_usage[] =
     "         staff-enc; the subject is the person (--name, --id-number), the enterprise\n"
     "         (--enterprise, --uscc), or for staff profiles both; --days is one of the\n"
     "         CA's validity options (default: its first). Writes CERT.pem, prints the serial.\n"
+    "issue-enc (operator) issue an encryption certificate (personal-enc,\n"
+    "         enterprise-enc, staff-enc) for a key pair the CA's KMC makes and escrows;\n"
+    "         the device share is sealed to PUB.pem (the device's SM2 or RSA transport\n"
+    "         key) and written to PKG (MKDL)\n"
+    "recover  (operator) deliver an escrowed key again to PUB.pem: a fresh split, the\n"
+    "         old shares stop combining; refused once the certificate is revoked\n"
     "revoke   (operator) revoke by serial (hex) with an RFC 5280 reason: unspecified,\n"
     "         keyCompromise, cACompromise, affiliationChanged, superseded,\n"
     "         cessationOfOperation, privilegeWithdrawn (revocation is final: no\n"
@@ -257,9 +267,27 @@ static int take_cert_profile(int argc, const char **argv, const char **kept, int
   return 0;
 }
 
-static int ca_issue(int argc, const char **argv, struct cli *ctx) {
+/* The device package of an answer (base64url MKDL) to file, 0600. */
+static int write_package(const json_t *answer, const char *file, mk_err *e) {
+  const char *text = json_string_value(json_object_get(answer, "device_package"));
+  if (text == NULL)
+    return mk_err_set(e, MK_EPROTO, "the server's answer has no device package");
+  size_t cap = mk_base64_dec_max(strlen(text)) + 1;
+  unsigned char *pkg = malloc(cap);
+  if (pkg == NULL)
+    return mk_err_set(e, MK_ENOMEM, "out of memory");
+  int n = mk_base64url_decode(text, strlen(text), pkg, cap, e);
+  int rc = n < 0 ? n : mk_file_write_private(file, pkg, (size_t)n, 0, e);
+  free(pkg);
+  return rc;
+}
+
+/* `issue` (a CSR's key) and `issue-enc` (a key the CA's KMC makes and
+ * escrows, delivered to --transport-key). */
+static int issue_common(int argc, const char **argv, struct cli *ctx, int enc) {
   const char *ca = NULL, *profile = NULL, *csr = NULL, *name = NULL, *idn = NULL,
-             *enterprise = NULL, *uscc = NULL, *days = NULL, *out = NULL;
+             *enterprise = NULL, *uscc = NULL, *days = NULL, *out = NULL, *pkg_out = NULL;
+  const char *what = enc ? "issue-enc" : "issue";
   const char **kept = calloc((size_t)argc + 1, sizeof *kept);
   int nkept = 0;
   if (kept == NULL)
@@ -272,17 +300,28 @@ static int ca_issue(int argc, const char **argv, struct cli *ctx) {
       {"--ca", &ca, NULL},         {"--csr", &csr, NULL},       {"--name", &name, NULL},
       {"--id-number", &idn, NULL}, {"--enterprise", &enterprise, NULL},
       {"--uscc", &uscc, NULL},     {"--days", &days, NULL},
-      {"--out", &out, NULL},       {NULL, NULL, NULL},
+      {"--out", &out, NULL},       {"--transport-key", &csr, NULL},
+      {"--package-out", &pkg_out, NULL}, {NULL, NULL, NULL},
   };
   int rc = cli_parse_options(ctx, nkept, kept, opts, NULL, 0, NULL, cmd_ca_usage);
   free(kept);
   if (rc != 0)
     return rc;
-  if (ca == NULL || profile == NULL || csr == NULL || out == NULL)
-    return cli_usage_error(cmd_ca_usage, "issue needs --ca, --profile, --csr and --out");
+  /* --csr and --transport-key share a slot: each command takes its own. */
+  int wrong = 0;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], enc ? "--csr" : "--transport-key") == 0 ||
+        (!enc && strcmp(argv[i], "--package-out") == 0))
+      wrong = 1;
+  if (wrong)
+    return cli_usage_error(cmd_ca_usage, "%s takes %s", what,
+                           enc ? "--transport-key, not --csr" : "--csr, not --transport-key");
+  if (ca == NULL || profile == NULL || csr == NULL || out == NULL || (enc && pkg_out == NULL))
+    return cli_usage_error(cmd_ca_usage, "%s needs --ca, --profile, %s and --out", what,
+                           enc ? "--transport-key, --package-out" : "--csr");
   if (enterprise == NULL && uscc == NULL && (name == NULL || idn == NULL))
     return cli_usage_error(cmd_ca_usage,
-                           "issue needs --name and --id-number, or --enterprise and --uscc");
+                           "%s needs --name and --id-number, or --enterprise and --uscc", what);
   if ((enterprise == NULL) != (uscc == NULL))
     return cli_usage_error(cmd_ca_usage, "--enterprise and --uscc go together");
   if ((name == NULL) != (idn == NULL))
@@ -295,7 +334,7 @@ static int ca_issue(int argc, const char **argv, struct cli *ctx) {
       return cli_usage_error(cmd_ca_usage, "--days must be a whole number of days");
   }
   char path[CA_PATH_MAX];
-  if (ca_path(path, sizeof path, ca, "/certificates") != 0)
+  if (ca_path(path, sizeof path, ca, enc ? "/escrowed-certificates" : "/certificates") != 0)
     return cli_usage_error(cmd_ca_usage, "'%.64s' is not a CA id", ca);
 
   mk_err e = {0};
@@ -307,7 +346,8 @@ static int ca_issue(int argc, const char **argv, struct cli *ctx) {
     cli_fail(&e);
     return CLI_FAIL;
   }
-  body = json_pack("{s:s,s:s%}", "profile", profile, "csr", (const char *)pem.data, pem.len);
+  body = json_pack("{s:s,s:s%}", "profile", profile, enc ? "transport_key" : "csr",
+                   (const char *)pem.data, pem.len);
   if (body == NULL || (name && json_object_set_new(body, "name", json_string(name)) != 0) ||
       (idn && json_object_set_new(body, "id_number", json_string(idn)) != 0) ||
       (enterprise && json_object_set_new(body, "enterprise", json_string(enterprise)) != 0) ||
@@ -326,13 +366,16 @@ static int ca_issue(int argc, const char **argv, struct cli *ctx) {
     cli_error("the server's answer has no certificate");
     goto out;
   }
-  if (mk_file_write_private(out, cert, strlen(cert), 0, &e) < 0) {
+  if (mk_file_write_private(out, cert, strlen(cert), 0, &e) < 0 ||
+      (enc && write_package(r.json, pkg_out, &e) < 0)) {
     cli_fail(&e);
     goto out;
   }
   if (ctx->json) {
     json_t *doc = json_deep_copy(r.json);
     if (doc == NULL || json_object_del(doc, "certificate") != 0 ||
+        (enc && (json_object_del(doc, "device_package") != 0 ||
+                 json_object_set_new(doc, "package_out", json_string(pkg_out)) != 0)) ||
         json_object_set_new(doc, "out", json_string(out)) != 0) {
       json_decref(doc);
       cli_error("out of memory");
@@ -345,6 +388,87 @@ static int ca_issue(int argc, const char **argv, struct cli *ctx) {
     const char *na = json_string_value(json_object_get(r.json, "not_after"));
     printf("issued serial %s by %s: %s (until %s), written to %s\n", serial, ca,
            subject ? subject : "", na ? na : "?", out);
+    if (enc)
+      printf("escrowed key %s, device package written to %s\n",
+             json_string_value(json_object_get(r.json, "key_id")), pkg_out);
+    rc = CLI_OK;
+  }
+out:
+  mk_buf_free(&pem);
+  json_decref(body);
+  mk_client_response_clear(&r);
+  return rc;
+}
+
+static int ca_issue(int argc, const char **argv, struct cli *ctx) {
+  return issue_common(argc, argv, ctx, 0);
+}
+
+static int ca_issue_enc(int argc, const char **argv, struct cli *ctx) {
+  return issue_common(argc, argv, ctx, 1);
+}
+
+static int ca_recover(int argc, const char **argv, struct cli *ctx) {
+  const char *ca = NULL, *serial = NULL, *tk = NULL, *pkg_out = NULL;
+  const struct cli_option opts[] = {{"--ca", &ca, NULL},
+                                    {"--serial", &serial, NULL},
+                                    {"--transport-key", &tk, NULL},
+                                    {"--package-out", &pkg_out, NULL},
+                                    {NULL, NULL, NULL}};
+  int rc = cli_parse_options(ctx, argc, argv, opts, NULL, 0, NULL, cmd_ca_usage);
+  if (rc != 0)
+    return rc;
+  if (ca == NULL || serial == NULL || tk == NULL || pkg_out == NULL)
+    return cli_usage_error(cmd_ca_usage,
+                           "recover needs --ca, --serial, --transport-key and --package-out");
+  char hex[80];
+  size_t k = 0;
+  for (const char *p = serial; *p != '\0'; p++) {
+    if (*p == ':')
+      continue;
+    if (!strchr("0123456789abcdefABCDEF", *p) || k + 1 >= sizeof hex)
+      return cli_usage_error(cmd_ca_usage, "--serial must be hexadecimal");
+    hex[k++] = *p;
+  }
+  hex[k] = '\0';
+  if (k == 0)
+    return cli_usage_error(cmd_ca_usage, "--serial must be hexadecimal");
+  char suffix[128];
+  snprintf(suffix, sizeof suffix, "/escrowed-certificates/%s/recovery", hex);
+  char path[CA_PATH_MAX];
+  if (ca_path(path, sizeof path, ca, suffix) != 0)
+    return cli_usage_error(cmd_ca_usage, "'%.64s' is not a CA id", ca);
+  mk_err e = {0};
+  mk_buf pem;
+  mk_client_response r = {0};
+  json_t *body = NULL;
+  rc = CLI_FAIL;
+  if (mk_file_read_capped(tk, CSR_FILE_MAX, 0, &pem, &e) < 0) {
+    cli_fail(&e);
+    return CLI_FAIL;
+  }
+  body = json_pack("{s:s%}", "transport_key", (const char *)pem.data, pem.len);
+  if (body == NULL) {
+    cli_error("cannot build the request (is the key file PEM text?)");
+    goto out;
+  }
+  if (operator_post(ctx, path, body, &r, &e) < 0 || write_package(r.json, pkg_out, &e) < 0) {
+    cli_fail(&e);
+    goto out;
+  }
+  if (ctx->json) {
+    json_t *doc = json_deep_copy(r.json);
+    if (doc == NULL || json_object_del(doc, "device_package") != 0 ||
+        json_object_set_new(doc, "package_out", json_string(pkg_out)) != 0) {
+      json_decref(doc);
+      cli_error("out of memory");
+      goto out;
+    }
+    rc = cli_print_json(doc);
+    json_decref(doc);
+  } else {
+    printf("delivered escrowed key %s of serial %s again, device package written to %s\n",
+           json_string_value(json_object_get(r.json, "key_id")), hex, pkg_out);
     rc = CLI_OK;
   }
 out:
@@ -399,7 +523,8 @@ int cmd_ca(int argc, const char **argv, struct cli *ctx) {
     const char *name;
     int (*fn)(int, const char **, struct cli *);
   } subs[] = {{"list", ca_list},   {"chain", ca_chain},   {"crl", ca_crl},
-              {"issue", ca_issue}, {"revoke", ca_revoke}};
+              {"issue", ca_issue}, {"issue-enc", ca_issue_enc},
+              {"recover", ca_recover}, {"revoke", ca_revoke}};
   if (argc < 2)
     return cli_usage_error(cmd_ca_usage, "ca needs a subcommand");
   for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)

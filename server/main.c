@@ -80,6 +80,14 @@ int main(int argc, char **argv) {
   snprintf(kek_path, sizeof kek_path, "%.*s/kek", PATH_MAX - 1, cfg.data_dir);
   if (mk_kek_file_open(kek_path, 1, &kek, &e) < 0)
     goto fail;
+  /* The KMC's KEK, made the same way: it wraps escrowed encryption keys.
+   * The KMC is the CA's service and mkeyd's KEK the platform's, so the two
+   * are kept apart (docs/pki.md); only the CA service opens it. */
+  snprintf(kek_path, sizeof kek_path, "%.*s/kmc.kek", PATH_MAX - 1, cfg.data_dir);
+  mk_kek *kmc_kek = NULL;
+  if (mk_kek_file_open(kek_path, 1, &kmc_kek, &e) < 0)
+    goto fail;
+  mk_kek_free(kmc_kek);
   if (cfg.store_url[0] == '\0')
     snprintf(cfg.store_url, sizeof cfg.store_url, "sqlite:%s/mkey.db", cfg.data_dir);
   mk_store_config scfg = {.url = cfg.store_url, .pool_size = cfg.threads + 1};

@@ -8,6 +8,10 @@
 #include "util/embed.h"
 #include "util/guard.h"
 
+/* Escrowed encryption certificates (routes_ca.c). */
+int mk_api_ca_issue_enc(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_recover(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+
 extern const struct mk_embedded mk_openapi_files[];
 
 static int get_health(mk_req *req, mk_resp *resp, mk_err *e) {
@@ -123,5 +127,10 @@ const struct mk_route mk_routes[] = {
      "Issue a certificate (operator)", MK_AUTH_OPERATOR},
     {"POST", "/v1/cas/{id}/revocations", mk_api_ca_revoke, 4 * 1024,
      "Revoke a certificate (operator)", MK_AUTH_OPERATOR},
+    /* A transport key is a PEM public key of at most 8 KiB. */
+    {"POST", "/v1/cas/{id}/escrowed-certificates", mk_api_ca_issue_enc, 16 * 1024,
+     "Issue an encryption certificate with an escrowed key (operator)", MK_AUTH_OPERATOR},
+    {"POST", "/v1/cas/{id}/escrowed-certificates/{serial}/recovery", mk_api_ca_recover, 16 * 1024,
+     "Deliver an escrowed key again (operator)", MK_AUTH_OPERATOR},
     {NULL, NULL, NULL, 0, NULL, 0},
 };

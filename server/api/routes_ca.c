@@ -13,6 +13,10 @@
 #include "util/guard.h"
 #include "util/log.h"
 
+/* Escrowed encryption certificates; declared here and in routes.c. */
+int mk_api_ca_issue_enc(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_recover(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+
 /* GET /v1/cas?limit=&cursor= */
 int mk_api_cas_list(mk_req *req, mk_resp *resp, mk_err *e) {
   int rc = 0;
@@ -153,6 +157,31 @@ int mk_api_ca_revoke(mk_req *req, mk_resp *resp, mk_err *e) {
   MK_TRY(mk_json_get_str(body, "reason", 1, 64, &reason, req->problem_field, e));
   MK_TRY(mk_svc_ca_revoke(&req->svc, req->params[0], serial, reason, &resp->json,
                           req->problem_field, e));
+out:
+  json_decref(body);
+  return rc;
+}
+
+/* POST /v1/cas/{id}/escrowed-certificates (operator). */
+int mk_api_ca_issue_enc(mk_req *req, mk_resp *resp, mk_err *e) {
+  int rc = 0;
+  json_t *body = NULL;
+  MK_TRY(mk_api_body_object(req, &body, e));
+  MK_TRY(mk_svc_ca_issue_enc(&req->svc, req->params[0], body, &resp->json, req->problem_field, e));
+  resp->status = 201;
+out:
+  json_decref(body);
+  return rc;
+}
+
+/* POST /v1/cas/{id}/escrowed-certificates/{serial}/recovery (operator):
+ * {"transport_key"}. */
+int mk_api_ca_recover(mk_req *req, mk_resp *resp, mk_err *e) {
+  int rc = 0;
+  json_t *body = NULL;
+  MK_TRY(mk_api_body_object(req, &body, e));
+  MK_TRY(mk_svc_ca_recover(&req->svc, req->params[0], req->params[1], body, &resp->json,
+                           req->problem_field, e));
 out:
   json_decref(body);
   return rc;

@@ -9,8 +9,11 @@
  */
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +22,14 @@
 #include "pki/crl.h"
 #include "pki/csr.h"
 #include "pki/issue.h"
+#include "pki/kmc.h"
 #include "pki/ocsp.h"
 #include "svc/svc.h"
 #include "util/buf.h"
 #include "util/enc.h"
 #include "util/file.h"
 #include "util/guard.h"
+#include "util/id.h"
 #include "util/json.h"
 #include "util/time.h"
 #include "util/validate.h"
@@ -1217,6 +1222,260 @@ out:
   return rc;
 }
 
+/* ---- escrowed encryption certificates ----------------------------------------- */
+
+#define TRANSPORT_PEM_MAX 8192
+
+static int is_enc_profile(mk_pki_profile p) {
+  return p == MK_PKI_PERSONAL_ENC || p == MK_PKI_ENTERPRISE_ENC || p == MK_PKI_STAFF_ENC;
+}
+
+/* The KMC's KEK, DATA/kmc.kek: made by mkeyd at first start, separate from
+ * mkeyd's KEK because the KMC is the CA's service and that KEK the
+ * platform's (docs/pki.md). */
+static int kmc_kek_open(mk_svc_ctx *ctx, mk_kek **out, mk_err *e) {
+  char path[PATH_MAX + 16];
+  *out = NULL;
+  if (ctx->cfg == NULL || ctx->cfg->data_dir[0] == '\0')
+    return mk_err_set(e, MK_EINTERNAL, "no data directory for the KMC KEK");
+  snprintf(path, sizeof path, "%.*s/kmc.kek", PATH_MAX - 1, ctx->cfg->data_dir);
+  int rc = mk_kek_file_open(path, 0, out, e);
+  if (rc < 0)
+    return mk_err_wrap(e, "KMC KEK");
+  return 0;
+}
+
+/* The device's transport key from body: PEM SubjectPublicKeyInfo, SM2 or
+ * RSA (lib/pki/kmc judges the size and kind). */
+static int transport_key(const json_t *body, EVP_PKEY **out, char *field, mk_err *e) {
+  int rc = 0;
+  BIO *bio = NULL;
+  *out = NULL;
+  json_t *j = json_object_get(body, "transport_key");
+  set_field(field, "transport_key");
+  MK_ENSURE(j != NULL && !json_is_null(j), MK_EINVAL, e, "field 'transport_key' is required");
+  MK_ENSURE(json_is_string(j), MK_EINVAL, e, "transport_key must be PEM text");
+  MK_ENSURE(json_string_length(j) >= 1 && json_string_length(j) <= TRANSPORT_PEM_MAX, MK_EINVAL,
+            e, "transport_key must be 1 to %u bytes", TRANSPORT_PEM_MAX);
+  MK_TRY_PTR_OSSL(bio, BIO_new_mem_buf(json_string_value(j), (int)json_string_length(j)), e,
+                  "BIO");
+  *out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+  ERR_clear_error();
+  MK_ENSURE(*out != NULL, MK_EINVAL, e,
+            "transport_key must be a PEM public key (SubjectPublicKeyInfo)");
+  set_field(field, "");
+out:
+  if (rc < 0) {
+    EVP_PKEY_free(*out);
+    *out = NULL;
+  }
+  BIO_free(bio);
+  return rc;
+}
+
+static int package_text(const unsigned char *pkg, size_t len, char **out, mk_err *e) {
+  size_t cap = mk_base64url_enc_len(len);
+  *out = malloc(cap);
+  if (*out == NULL)
+    return mk_err_set(e, MK_ENOMEM, "out of memory");
+  int rc = mk_base64url_encode(pkg, len, *out, cap, e);
+  if (rc < 0) {
+    free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int mk_svc_ca_issue_enc(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                        char *field, mk_err *e) {
+  static const char *const keys[] = {"profile", "name", "id_number", "enterprise", "uscc",
+                                     "days", "transport_key", NULL};
+  int rc = 0;
+  mk_db *db = NULL;
+  mk_stmt *st = NULL;
+  ca_row r = {0};
+  mk_pki_ca ca = {0};
+  mk_kek *kmc = NULL;
+  EVP_PKEY *tpub = NULL, *pub = NULL;
+  X509 *cert = NULL;
+  unsigned char *escrow = NULL, *pkg = NULL, *share = NULL;
+  size_t escrow_len = 0, pkg_len = 0, share_len = 0;
+  char *pkg_text = NULL;
+  const char *profile = NULL, *name = NULL, *idn = NULL, *enterprise = NULL, *uscc = NULL;
+  char key_id[MK_ID_MAX], serial[SERIAL_HEX_MAX + 1], ts[MK_TIME_TEXT_MAX];
+  int64_t asked = 0;
+  int days = 0;
+  mk_pki_profile prof;
+  int64_t now = ctx->now();
+  *out = NULL;
+  MK_TRY(mk_json_only_keys(body, keys, field, e));
+  MK_TRY(mk_json_get_str(body, "profile", 1, 32, &profile, field, e));
+  MK_TRY(mk_json_get_str(body, "name", 0, 200, &name, field, e));
+  MK_TRY(mk_json_get_str(body, "id_number", 0, 18, &idn, field, e));
+  MK_TRY(mk_json_get_str(body, "enterprise", 0, 200, &enterprise, field, e));
+  MK_TRY(mk_json_get_str(body, "uscc", 0, 18, &uscc, field, e));
+  MK_TRY(mk_json_get_int(body, "days", 0, MK_PKI_DAYS_MIN, MK_PKI_DAYS_MAX, &asked, field, e));
+  MK_TRY(transport_key(body, &tpub, field, e));
+
+  MK_TRY(mk_store_acquire(ctx->store, &db, e));
+  MK_TRY(row_load(db, id, &r, e));
+  set_field(field, "profile");
+  MK_TRY(mk_pki_profile_parse(profile, &prof, e));
+  MK_ENSURE(is_enc_profile(prof), MK_EINVAL, e,
+            "an escrowed key takes an encryption profile (personal-enc, enterprise-enc, "
+            "staff-enc), not %s",
+            profile);
+  MK_TRY(check_subject(prof, name, idn, enterprise, uscc, now, field, e));
+  set_field(field, "days");
+  MK_TRY(pick_days(r.profile, asked, &days, e));
+  set_field(field, "");
+  MK_ENSURE(strcmp(r.adapter, "builtin") == 0, MK_ECONFLICT, e,
+            "%s is an external CA; its KMC is not this server's", id);
+
+  MK_TRY(kmc_kek_open(ctx, &kmc, e));
+  MK_TRY(mk_id_new(key_id, "key", e));
+  MK_TRY(mk_pki_kmc_generate(strcmp(r.key_type, "sm2") == 0 ? MK_PKI_SM2 : MK_PKI_RSA, kmc,
+                             key_id, &escrow, &escrow_len, &pub, e));
+  mk_pki_issue_req ir = {.profile = profile,
+                         .subject_key = pub,
+                         .person_name = name,
+                         .id_number = idn,
+                         .enterprise_name = enterprise,
+                         .uscc = uscc,
+                         .days = days};
+  MK_TRY(row_import(ctx, &r, &ca, e));
+  MK_TRY(mk_pki_issue(&ca, &ir, now, &cert, e));
+  set_field(field, "transport_key");
+  MK_TRY(mk_pki_kmc_deliver(escrow, escrow_len, kmc, key_id, tpub, ctx->kek, &pkg, &pkg_len,
+                            &share, &share_len, e));
+  set_field(field, "");
+  MK_TRY(package_text(pkg, pkg_len, &pkg_text, e));
+  MK_TRY(serial_of(cert, serial, e));
+  MK_TRY(mk_time_format(ctx->now(), ts, e));
+
+  MK_TRY(mk_db_begin(db, e));
+  MK_TRY(record_cert(ctx, db, id, profile, cert, out, e));
+  MK_TRY(mk_db_prepare(db,
+                       "INSERT INTO ca_escrow(ca_id, serial, key_id, escrow, server_share, "
+                       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                       &st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, id, e));
+  MK_TRY(mk_stmt_bind_text(st, 2, serial, e));
+  MK_TRY(mk_stmt_bind_text(st, 3, key_id, e));
+  MK_TRY(mk_stmt_bind_blob(st, 4, escrow, escrow_len, e));
+  MK_TRY(mk_stmt_bind_blob(st, 5, share, share_len, e));
+  MK_TRY(mk_stmt_bind_text(st, 6, ts, e));
+  MK_TRY(mk_stmt_step(st, e));
+  mk_stmt_finish(st);
+  st = NULL;
+  MK_TRY(mk_db_commit(db, e));
+  MK_ENSURE(json_object_set_new(*out, "key_id", json_string(key_id)) == 0 &&
+                json_object_set_new(*out, "device_package", json_string(pkg_text)) == 0,
+            MK_ENOMEM, e, "out of memory");
+out:
+  if (rc < 0) {
+    json_decref(*out);
+    *out = NULL;
+    if (db != NULL)
+      mk_db_rollback(db);
+  }
+  mk_stmt_finish(st);
+  mk_store_release(ctx->store, db);
+  free(pkg_text);
+  free(pkg);
+  mk_pki_kmc_destroy(share, share_len);
+  mk_pki_kmc_destroy(escrow, escrow_len);
+  X509_free(cert);
+  EVP_PKEY_free(pub);
+  EVP_PKEY_free(tpub);
+  mk_kek_free(kmc);
+  mk_pki_ca_clear(&ca);
+  row_clear(&r);
+  return rc;
+}
+
+int mk_svc_ca_recover(mk_svc_ctx *ctx, const char *id, const char *serial, const json_t *body,
+                      json_t **out, char *field, mk_err *e) {
+  static const char *const keys[] = {"transport_key", NULL};
+  int rc = 0;
+  mk_db *db = NULL;
+  mk_stmt *st = NULL;
+  ca_row r = {0};
+  mk_kek *kmc = NULL;
+  EVP_PKEY *tpub = NULL;
+  unsigned char *escrow = NULL, *pkg = NULL, *share = NULL;
+  size_t escrow_len = 0, pkg_len = 0, share_len = 0;
+  char *pkg_text = NULL;
+  char norm[SERIAL_HEX_MAX + 1], key_id[MK_PKI_KMC_KEY_ID_MAX + 1], ts[MK_TIME_TEXT_MAX];
+  *out = NULL;
+  set_field(field, "serial");
+  MK_TRY(serial_normalise(serial, norm, e));
+  set_field(field, "");
+  MK_TRY(mk_json_only_keys(body, keys, field, e));
+  MK_TRY(transport_key(body, &tpub, field, e));
+  MK_TRY(mk_store_acquire(ctx->store, &db, e));
+  MK_TRY(row_load(db, id, &r, e));
+  MK_TRY(mk_db_prepare(db,
+                       "SELECT c.revoked_at, x.key_id, x.escrow FROM ca_cert c LEFT JOIN "
+                       "ca_escrow x ON x.ca_id = c.ca_id AND x.serial = c.serial "
+                       "WHERE c.ca_id = $1 AND c.serial = $2",
+                       &st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, id, e));
+  MK_TRY(mk_stmt_bind_text(st, 2, norm, e));
+  int found = 0;
+  MK_TRY(found = mk_stmt_step(st, e));
+  MK_ENSURE(found == 1, MK_ENOTFOUND, e, "CA %s issued no certificate with serial %s", id, norm);
+  MK_ENSURE(mk_stmt_is_null(st, 0), MK_ECONFLICT, e,
+            "serial %s was revoked at %s; its escrowed key was destroyed", norm,
+            mk_stmt_text(st, 0));
+  MK_ENSURE(!mk_stmt_is_null(st, 1), MK_ENOTFOUND, e,
+            "serial %s of CA %s has no escrowed key (not an escrowed encryption certificate)",
+            norm, id);
+  snprintf(key_id, sizeof key_id, "%s", mk_stmt_text(st, 1));
+  MK_ENSURE(copy_blob(st, 2, &escrow, &escrow_len) == 0 && escrow != NULL, MK_EINTERNAL, e,
+            "stored escrow");
+  mk_stmt_finish(st);
+  st = NULL;
+
+  MK_TRY(kmc_kek_open(ctx, &kmc, e));
+  set_field(field, "transport_key");
+  MK_TRY(mk_pki_kmc_deliver(escrow, escrow_len, kmc, key_id, tpub, ctx->kek, &pkg, &pkg_len,
+                            &share, &share_len, e));
+  set_field(field, "");
+  MK_TRY(package_text(pkg, pkg_len, &pkg_text, e));
+  MK_TRY(mk_time_format(ctx->now(), ts, e));
+  /* The new server share replaces the old one; a revocation that came
+   * in between leaves no row, and nothing is delivered. */
+  MK_TRY(mk_db_prepare(db,
+                       "UPDATE ca_escrow SET server_share = $3, updated_at = $4 WHERE ca_id = $1 "
+                       "AND serial = $2 RETURNING key_id",
+                       &st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, id, e));
+  MK_TRY(mk_stmt_bind_text(st, 2, norm, e));
+  MK_TRY(mk_stmt_bind_blob(st, 3, share, share_len, e));
+  MK_TRY(mk_stmt_bind_text(st, 4, ts, e));
+  int updated = 0;
+  MK_TRY(updated = mk_stmt_step(st, e));
+  MK_ENSURE(updated == 1, MK_ECONFLICT, e, "serial %s was revoked; its escrowed key was destroyed",
+            norm);
+  mk_stmt_finish(st);
+  st = NULL;
+  *out = json_pack("{s:s,s:s,s:s,s:s}", "ca_id", id, "serial", norm, "key_id", key_id,
+                   "device_package", pkg_text);
+  MK_ENSURE_ALLOC(*out, e);
+out:
+  mk_stmt_finish(st);
+  mk_store_release(ctx->store, db);
+  free(pkg_text);
+  free(pkg);
+  mk_pki_kmc_destroy(share, share_len);
+  mk_pki_kmc_destroy(escrow, escrow_len);
+  EVP_PKEY_free(tpub);
+  mk_kek_free(kmc);
+  row_clear(&r);
+  return rc;
+}
+
 /* ---- revocation -------------------------------------------------------------- */
 
 int mk_svc_ca_revoke(mk_svc_ctx *ctx, const char *id, const char *serial, const char *reason,
@@ -1288,6 +1547,17 @@ int mk_svc_ca_revoke(mk_svc_ctx *ctx, const char *id, const char *serial, const 
   MK_TRY(mk_stmt_step(st, e));
   mk_stmt_finish(st);
   st = NULL;
+  /* An escrowed encryption key dies with its certificate: the escrow record
+   * and the server share go in the same transaction (copies in backups are
+   * the deployer's policy, docs/pki.md). */
+  MK_TRY(mk_db_prepare(db, "DELETE FROM ca_escrow WHERE ca_id = $1 AND serial = $2 RETURNING key_id",
+                       &st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, id, e));
+  MK_TRY(mk_stmt_bind_text(st, 2, norm, e));
+  int destroyed = 0;
+  MK_TRY(destroyed = mk_stmt_step(st, e));
+  mk_stmt_finish(st);
+  st = NULL;
   /* The next CRL lists it under a new number. */
   MK_TRY(mk_db_prepare(db,
                        "UPDATE ca SET crl_number = crl_number + 1, crl_der = NULL, "
@@ -1299,8 +1569,9 @@ int mk_svc_ca_revoke(mk_svc_ctx *ctx, const char *id, const char *serial, const 
   mk_stmt_finish(st);
   st = NULL;
   MK_TRY(mk_db_commit(db, e));
-  *out = json_pack("{s:s,s:s,s:s,s:s,s:I}", "ca_id", id, "serial", norm, "reason",
-                   mk_pki_reason_name(code), "revoked_at", ts, "crl_number", (json_int_t)number);
+  *out = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "ca_id", id, "serial", norm, "reason",
+                   mk_pki_reason_name(code), "revoked_at", ts, "crl_number", (json_int_t)number,
+                   "escrow_destroyed", destroyed == 1);
   MK_ENSURE_ALLOC(*out, e);
 out:
   X509_free(cert);

@@ -94,6 +94,22 @@ int mk_svc_ca_ocsp(mk_svc_ctx *ctx, const char *id, const unsigned char *req, si
  * failing input of an MK_EINVAL. */
 int mk_svc_ca_issue(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
                     char *field, mk_err *e) MK_MUST_CHECK;
+/* Operator issuance of an encryption certificate with an escrowed key (dual
+ * certificates, docs/pki.md): body {profile (personal-enc, enterprise-enc or
+ * staff-enc), the subject fields as mk_svc_ca_issue, days, transport_key (PEM
+ * public key of the device, SM2 or RSA)}. The CA's KMC (DATA/kmc.kek) makes
+ * the key pair of the CA's key type, the CA certifies it, and the first
+ * delivery is made; certificate, escrow and server share are stored in one
+ * transaction. *out as mk_svc_ca_issue plus key_id and device_package
+ * (base64url MKDL). MK_ECONFLICT for a cmp CA. */
+int mk_svc_ca_issue_enc(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                        char *field, mk_err *e) MK_MUST_CHECK;
+/* Recovery: a fresh delivery of the escrowed key of serial to body
+ * {transport_key}; its server share replaces the stored one. *out {ca_id,
+ * serial, key_id, device_package}. MK_ENOTFOUND without such a certificate
+ * or escrow, MK_ECONFLICT once revoked (the key was destroyed). */
+int mk_svc_ca_recover(mk_svc_ctx *ctx, const char *id, const char *serial, const json_t *body,
+                      json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
 /* Revoke (operator) serial (hex) of CA id with an RFC 5280 reason name;
  * the next CRL gets a new number. MK_ENOTFOUND for a serial the CA did not
  * issue, MK_ECONFLICT when already revoked. *out {ca_id, serial, reason,
