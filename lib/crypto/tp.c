@@ -8,6 +8,7 @@
 #include "crypto/msg.h"
 #include "crypto/rsap.h"
 #include "crypto/sm2p.h"
+#include "util/bio.h"
 #include "util/guard.h"
 #include "util/json.h"
 
@@ -160,13 +161,7 @@ int mk_tp_public_pem(const mk_tp_device *d, char **pem, mk_err *e) {
   MK_TRY(device_pkey(d, &pk, e));
   MK_TRY_PTR_OSSL(bio, BIO_new(BIO_s_mem()), e, "BIO_new");
   MK_TRY_OSSL(PEM_write_bio_PUBKEY(bio, pk), e, "writing the public key");
-  char *p = NULL;
-  long n = BIO_get_mem_data(bio, &p);
-  MK_ENSURE(n > 0, MK_ECRYPTO, e, "empty public key");
-  *pem = malloc((size_t)n + 1);
-  MK_ENSURE_ALLOC(*pem, e);
-  memcpy(*pem, p, (size_t)n);
-  (*pem)[n] = '\0';
+  MK_TRY(mk_bio_text(bio, 0, "the public key PEM", pem, e));
 out:
   BIO_free(bio);
   EVP_PKEY_free(pk);

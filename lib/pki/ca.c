@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bio.h"
 #include "util/guard.h"
 #include "util/time.h"
 
@@ -250,18 +251,12 @@ out:
 static int pem_of(X509 *first, STACK_OF(X509) *rest, char **out, mk_err *e) {
   int rc = 0;
   BIO *b = NULL;
-  char *data = NULL;
   *out = NULL;
   MK_TRY_PTR_OSSL(b, BIO_new(BIO_s_mem()), e, "BIO_new");
   MK_TRY_OSSL(PEM_write_bio_X509(b, first), e, "writing PEM");
   for (int i = 0; i < sk_X509_num(rest); i++)
     MK_TRY_OSSL(PEM_write_bio_X509(b, sk_X509_value(rest, i)), e, "writing PEM");
-  long n = BIO_get_mem_data(b, &data);
-  MK_ENSURE(n > 0, MK_EINTERNAL, e, "empty PEM");
-  *out = malloc((size_t)n + 1);
-  MK_ENSURE_ALLOC(*out, e);
-  memcpy(*out, data, (size_t)n);
-  (*out)[n] = '\0';
+  MK_TRY(mk_bio_text(b, 0, "PEM", out, e));
 out:
   BIO_free(b);
   return rc;

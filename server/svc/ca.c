@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/enc.h"
 #include "util/file.h"
+#include "util/bio.h"
 #include "util/guard.h"
 #include "util/id.h"
 #include "util/json.h"
@@ -1062,16 +1063,10 @@ out:
 static int cert_pem_text(X509 *x, char **out, mk_err *e) {
   int rc = 0;
   BIO *bio = NULL;
-  char *p = NULL;
   *out = NULL;
   MK_TRY_PTR_OSSL(bio, BIO_new(BIO_s_mem()), e, "BIO");
   MK_TRY_OSSL(PEM_write_bio_X509(bio, x), e, "certificate PEM");
-  long n = BIO_get_mem_data(bio, &p);
-  MK_ENSURE(n > 0, MK_ECRYPTO, e, "certificate PEM is empty");
-  *out = malloc((size_t)n + 1);
-  MK_ENSURE_ALLOC(*out, e);
-  memcpy(*out, p, (size_t)n);
-  (*out)[n] = '\0';
+  MK_TRY(mk_bio_text(bio, 0, "certificate PEM", out, e));
 out:
   BIO_free(bio);
   return rc;
@@ -1080,19 +1075,13 @@ out:
 static int subject_text(X509 *x, char **out, mk_err *e) {
   int rc = 0;
   BIO *bio = NULL;
-  char *p = NULL;
   *out = NULL;
   MK_TRY_PTR_OSSL(bio, BIO_new(BIO_s_mem()), e, "BIO");
   /* RFC 2253 order and escaping, UTF-8 kept readable for operators. */
   MK_ENSURE(X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
                                XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0,
             MK_ECRYPTO, e, "subject text");
-  long n = BIO_get_mem_data(bio, &p);
-  *out = malloc(n > 0 ? (size_t)n + 1 : 1);
-  MK_ENSURE_ALLOC(*out, e);
-  if (n > 0)
-    memcpy(*out, p, (size_t)n);
-  (*out)[n > 0 ? n : 0] = '\0';
+  MK_TRY(mk_bio_text(bio, 1, "subject", out, e));
 out:
   BIO_free(bio);
   return rc;
