@@ -28,23 +28,7 @@ typedef struct ctx {
 
 static int ossl_sign(void *arg) {
   ctx *c = arg;
-  unsigned char sig[512];
-  size_t siglen = sizeof sig;
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  EVP_PKEY_CTX *pctx = NULL;
-  int ok;
-  if (c->alg == MK_TP_SM2) {
-    pctx = EVP_PKEY_CTX_new(c->key, NULL);
-    ok = pctx != NULL && EVP_PKEY_CTX_set1_id(pctx, "1234567812345678", 16) == 1;
-    EVP_MD_CTX_set_pkey_ctx(md, pctx);
-    ok = ok && EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, c->key) == 1;
-  } else {
-    ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, c->key) == 1;
-  }
-  ok = ok && EVP_DigestSign(md, sig, &siglen, (const unsigned char *)MSG, sizeof MSG - 1) == 1;
-  EVP_MD_CTX_free(md);
-  EVP_PKEY_CTX_free(pctx);
-  return ok ? 0 : -1;
+  return bench_openssl_sign(c->key, MSG, sizeof MSG - 1);
 }
 
 static int tp_sign(void *arg) {

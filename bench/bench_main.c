@@ -3,6 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "bench.h"
 
 static int json_out;
@@ -24,6 +26,27 @@ double bench_rate(double seconds, int (*fn)(void *), void *arg) {
     el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
   } while (el < seconds);
   return (double)n / el;
+}
+
+int bench_openssl_sign(EVP_PKEY *key, const void *msg, size_t len) {
+  unsigned char sig[512];
+  size_t siglen = sizeof sig;
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  EVP_PKEY_CTX *pctx = NULL;
+  int ok = md != NULL;
+  if (ok && EVP_PKEY_is_a(key, "SM2")) {
+    pctx = EVP_PKEY_CTX_new(key, NULL);
+    ok = pctx != NULL && EVP_PKEY_CTX_set1_id(pctx, "1234567812345678", 16) == 1;
+    if (ok)
+      EVP_MD_CTX_set_pkey_ctx(md, pctx);
+    ok = ok && EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, key) == 1;
+  } else if (ok) {
+    ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1;
+  }
+  ok = ok && EVP_DigestSign(md, sig, &siglen, msg, len) == 1;
+  EVP_MD_CTX_free(md);
+  EVP_PKEY_CTX_free(pctx);
+  return ok ? 0 : -1;
 }
 
 void bench_report(const char *name, double ops, const char *ref_name, double ref_ops) {

@@ -35,23 +35,7 @@ typedef struct ctx {
  * PKCS#1 v1.5 for RSA. */
 static int ossl_sign(void *arg) {
   ctx *c = arg;
-  unsigned char sig[512];
-  size_t siglen = sizeof sig;
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  EVP_PKEY_CTX *pctx = NULL;
-  int ok;
-  if (c->type == MK_PKI_SM2) {
-    pctx = EVP_PKEY_CTX_new(c->ca.key, NULL);
-    ok = pctx != NULL && EVP_PKEY_CTX_set1_id(pctx, MK_PKI_SM2_ID, MK_PKI_SM2_ID_LEN) == 1;
-    EVP_MD_CTX_set_pkey_ctx(md, pctx);
-    ok = ok && EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, c->ca.key) == 1;
-  } else {
-    ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, c->ca.key) == 1;
-  }
-  ok = ok && EVP_DigestSign(md, sig, &siglen, (const unsigned char *)TBS, sizeof TBS - 1) == 1;
-  EVP_MD_CTX_free(md);
-  EVP_PKEY_CTX_free(pctx);
-  return ok ? 0 : -1;
+  return bench_openssl_sign(c->ca.key, TBS, sizeof TBS - 1);
 }
 
 static int issue(void *arg) {
