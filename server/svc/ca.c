@@ -1134,6 +1134,52 @@ out:
   return rc;
 }
 
+/* The subject of an issuance request: every issuance path reads the same
+ * fields and vets them the same way, from vetted data, never from a CSR. */
+typedef struct subject_req {
+  const char *profile, *name, *idn, *enterprise, *uscc;
+  int64_t asked_days; /* 0: the CA's shortest option */
+  mk_pki_profile prof;
+  int days;
+} subject_req;
+
+static int subject_read(const json_t *body, subject_req *q, char *field, mk_err *e) {
+  int rc = 0;
+  MK_TRY(mk_json_get_str(body, "profile", 1, 32, &q->profile, field, e));
+  MK_TRY(mk_json_get_str(body, "name", 0, 200, &q->name, field, e));
+  MK_TRY(mk_json_get_str(body, "id_number", 0, 18, &q->idn, field, e));
+  MK_TRY(mk_json_get_str(body, "enterprise", 0, 200, &q->enterprise, field, e));
+  MK_TRY(mk_json_get_str(body, "uscc", 0, 18, &q->uscc, field, e));
+  MK_TRY(mk_json_get_int(body, "days", 0, MK_PKI_DAYS_MIN, MK_PKI_DAYS_MAX, &q->asked_days,
+                         field, e));
+out:
+  return rc;
+}
+
+/* Profile, subject fields and days against the CA's options (row r). */
+static int subject_vet(const ca_row *r, subject_req *q, int64_t now, char *field, mk_err *e) {
+  int rc = 0;
+  set_field(field, "profile");
+  MK_TRY(mk_pki_profile_parse(q->profile, &q->prof, e));
+  MK_TRY(check_subject(q->prof, q->name, q->idn, q->enterprise, q->uscc, now, field, e));
+  set_field(field, "days");
+  MK_TRY(pick_days(r->profile, q->asked_days, &q->days, e));
+  set_field(field, "");
+out:
+  return rc;
+}
+
+static mk_pki_issue_req issue_req_of(const subject_req *q, EVP_PKEY *key) {
+  mk_pki_issue_req ir = {.profile = q->profile,
+                         .subject_key = key,
+                         .person_name = q->name,
+                         .id_number = q->idn,
+                         .enterprise_name = q->enterprise,
+                         .uscc = q->uscc,
+                         .days = q->days};
+  return ir;
+}
+
 int mk_svc_ca_issue(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
                     char *field, mk_err *e) {
   static const char *const keys[] = {"profile", "csr", "name", "id_number", "enterprise",
@@ -1144,16 +1190,13 @@ int mk_svc_ca_issue(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t 
   mk_pki_ca ca = {0};
   X509_REQ *csr = NULL;
   X509 *cert = NULL;
-  const char *profile = NULL, *csr_text = NULL, *name = NULL, *idn = NULL, *enterprise = NULL,
-             *uscc = NULL;
-  int64_t asked = 0;
-  int days = 0;
-  mk_pki_profile prof;
+  const char *csr_text = NULL;
+  subject_req q = {0};
   mk_pki_keytype kt;
   int64_t now = ctx->now();
   *out = NULL;
   MK_TRY(mk_json_only_keys(body, keys, field, e));
-  MK_TRY(mk_json_get_str(body, "profile", 1, 32, &profile, field, e));
+  MK_TRY(subject_read(body, &q, field, e));
   /* PEM has line breaks, which mk_json_get_str refuses in text fields; the
    * CSR parser is the judge of its content. */
   json_t *jcsr = json_object_get(body, "csr");
@@ -1164,19 +1207,10 @@ int mk_svc_ca_issue(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t 
             MK_EINVAL, e, "csr must be 1 to %u bytes", MK_PKI_CSR_MAX);
   csr_text = json_string_value(jcsr);
   set_field(field, "");
-  MK_TRY(mk_json_get_str(body, "name", 0, 200, &name, field, e));
-  MK_TRY(mk_json_get_str(body, "id_number", 0, 18, &idn, field, e));
-  MK_TRY(mk_json_get_str(body, "enterprise", 0, 200, &enterprise, field, e));
-  MK_TRY(mk_json_get_str(body, "uscc", 0, 18, &uscc, field, e));
-  MK_TRY(mk_json_get_int(body, "days", 0, MK_PKI_DAYS_MIN, MK_PKI_DAYS_MAX, &asked, field, e));
 
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(row_load(db, id, &r, e));
-  set_field(field, "profile");
-  MK_TRY(mk_pki_profile_parse(profile, &prof, e));
-  MK_TRY(check_subject(prof, name, idn, enterprise, uscc, now, field, e));
-  set_field(field, "days");
-  MK_TRY(pick_days(r.profile, asked, &days, e));
+  MK_TRY(subject_vet(&r, &q, now, field, e));
   set_field(field, "csr");
   MK_TRY(mk_pki_csr_parse((const unsigned char *)csr_text, strlen(csr_text), &csr, e));
   MK_TRY(mk_pki_csr_key_type(csr, &kt, e));
@@ -1191,17 +1225,11 @@ int mk_svc_ca_issue(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t 
   } else {
     EVP_PKEY *key = X509_REQ_get0_pubkey(csr);
     MK_ENSURE(key != NULL, MK_EINVAL, e, "the CSR has no usable public key");
-    mk_pki_issue_req ir = {.profile = profile,
-                           .subject_key = key,
-                           .person_name = name,
-                           .id_number = idn,
-                           .enterprise_name = enterprise,
-                           .uscc = uscc,
-                           .days = days};
+    mk_pki_issue_req ir = issue_req_of(&q, key);
     MK_TRY(row_import(ctx, &r, &ca, e));
     MK_TRY(mk_pki_issue(&ca, &ir, now, &cert, e));
   }
-  MK_TRY(record_cert(ctx, db, id, profile, cert, out, e));
+  MK_TRY(record_cert(ctx, db, id, q.profile, cert, out, e));
 out:
   X509_free(cert);
   X509_REQ_free(csr);
@@ -1290,34 +1318,23 @@ int mk_svc_ca_issue_enc(mk_svc_ctx *ctx, const char *id, const json_t *body, jso
   unsigned char *escrow = NULL, *pkg = NULL, *share = NULL;
   size_t escrow_len = 0, pkg_len = 0, share_len = 0;
   char *pkg_text = NULL;
-  const char *profile = NULL, *name = NULL, *idn = NULL, *enterprise = NULL, *uscc = NULL;
+  subject_req q = {0};
   char key_id[MK_ID_MAX], serial[SERIAL_HEX_MAX + 1], ts[MK_TIME_TEXT_MAX];
-  int64_t asked = 0;
-  int days = 0;
-  mk_pki_profile prof;
   int64_t now = ctx->now();
   *out = NULL;
   MK_TRY(mk_json_only_keys(body, keys, field, e));
-  MK_TRY(mk_json_get_str(body, "profile", 1, 32, &profile, field, e));
-  MK_TRY(mk_json_get_str(body, "name", 0, 200, &name, field, e));
-  MK_TRY(mk_json_get_str(body, "id_number", 0, 18, &idn, field, e));
-  MK_TRY(mk_json_get_str(body, "enterprise", 0, 200, &enterprise, field, e));
-  MK_TRY(mk_json_get_str(body, "uscc", 0, 18, &uscc, field, e));
-  MK_TRY(mk_json_get_int(body, "days", 0, MK_PKI_DAYS_MIN, MK_PKI_DAYS_MAX, &asked, field, e));
+  MK_TRY(subject_read(body, &q, field, e));
   MK_TRY(transport_key(body, &tpub, field, e));
 
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(row_load(db, id, &r, e));
   set_field(field, "profile");
-  MK_TRY(mk_pki_profile_parse(profile, &prof, e));
-  MK_ENSURE(is_enc_profile(prof), MK_EINVAL, e,
+  MK_TRY(mk_pki_profile_parse(q.profile, &q.prof, e));
+  MK_ENSURE(is_enc_profile(q.prof), MK_EINVAL, e,
             "an escrowed key takes an encryption profile (personal-enc, enterprise-enc, "
             "staff-enc), not %s",
-            profile);
-  MK_TRY(check_subject(prof, name, idn, enterprise, uscc, now, field, e));
-  set_field(field, "days");
-  MK_TRY(pick_days(r.profile, asked, &days, e));
-  set_field(field, "");
+            q.profile);
+  MK_TRY(subject_vet(&r, &q, now, field, e));
   MK_ENSURE(strcmp(r.adapter, "builtin") == 0, MK_ECONFLICT, e,
             "%s is an external CA; its KMC is not this server's", id);
 
@@ -1325,13 +1342,7 @@ int mk_svc_ca_issue_enc(mk_svc_ctx *ctx, const char *id, const json_t *body, jso
   MK_TRY(mk_id_new(key_id, "key", e));
   MK_TRY(mk_pki_kmc_generate(strcmp(r.key_type, "sm2") == 0 ? MK_PKI_SM2 : MK_PKI_RSA, kmc,
                              key_id, &escrow, &escrow_len, &pub, e));
-  mk_pki_issue_req ir = {.profile = profile,
-                         .subject_key = pub,
-                         .person_name = name,
-                         .id_number = idn,
-                         .enterprise_name = enterprise,
-                         .uscc = uscc,
-                         .days = days};
+  mk_pki_issue_req ir = issue_req_of(&q, pub);
   MK_TRY(row_import(ctx, &r, &ca, e));
   MK_TRY(mk_pki_issue(&ca, &ir, now, &cert, e));
   set_field(field, "transport_key");
@@ -1343,7 +1354,7 @@ int mk_svc_ca_issue_enc(mk_svc_ctx *ctx, const char *id, const json_t *body, jso
   MK_TRY(mk_time_format(ctx->now(), ts, e));
 
   MK_TRY(mk_db_begin(db, e));
-  MK_TRY(record_cert(ctx, db, id, profile, cert, out, e));
+  MK_TRY(record_cert(ctx, db, id, q.profile, cert, out, e));
   MK_TRY(mk_db_prepare(db,
                        "INSERT INTO ca_escrow(ca_id, serial, key_id, escrow, server_share, "
                        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
