@@ -66,49 +66,50 @@ out:
   return rc;
 }
 
-int mk_pki_sign_cert(X509 *x, EVP_PKEY *key, mk_err *e) {
+/* Run one OpenSSL *_sign_ctx call with a context md_ctx prepared for key. */
+static int sign_with(EVP_PKEY *key, int (*op)(void *obj, EVP_MD_CTX *md), void *obj,
+                     const char *what, mk_err *e) {
   EVP_MD_CTX *md = NULL;
   EVP_PKEY_CTX *pctx = NULL;
   int rc = md_ctx(key, 1, &md, &pctx, e);
-  if (rc == 0 && X509_sign_ctx(x, md) <= 0)
-    rc = mk_err_ossl(e, MK_ECRYPTO, "signing the certificate");
+  if (rc == 0 && op(obj, md) <= 0)
+    rc = mk_err_ossl(e, MK_ECRYPTO, what);
   EVP_MD_CTX_free(md);
   EVP_PKEY_CTX_free(pctx);
   return rc;
+}
+
+static int op_cert(void *x, EVP_MD_CTX *md) { return X509_sign_ctx(x, md); }
+static int op_crl(void *crl, EVP_MD_CTX *md) { return X509_CRL_sign_ctx(crl, md); }
+static int op_req(void *req, EVP_MD_CTX *md) { return X509_REQ_sign_ctx(req, md); }
+
+struct ocsp_args {
+  OCSP_BASICRESP *bs;
+  X509 *signer;
+  STACK_OF(X509) *certs;
+  unsigned long flags;
+};
+static int op_ocsp(void *a, EVP_MD_CTX *md) {
+  struct ocsp_args *o = a;
+  return OCSP_basic_sign_ctx(o->bs, o->signer, md, o->certs, o->flags);
+}
+
+int mk_pki_sign_cert(X509 *x, EVP_PKEY *key, mk_err *e) {
+  return sign_with(key, op_cert, x, "signing the certificate", e);
 }
 
 int mk_pki_sign_crl(X509_CRL *crl, EVP_PKEY *key, mk_err *e) {
-  EVP_MD_CTX *md = NULL;
-  EVP_PKEY_CTX *pctx = NULL;
-  int rc = md_ctx(key, 1, &md, &pctx, e);
-  if (rc == 0 && X509_CRL_sign_ctx(crl, md) <= 0)
-    rc = mk_err_ossl(e, MK_ECRYPTO, "signing the CRL");
-  EVP_MD_CTX_free(md);
-  EVP_PKEY_CTX_free(pctx);
-  return rc;
+  return sign_with(key, op_crl, crl, "signing the CRL", e);
 }
 
 int mk_pki_sign_req(X509_REQ *req, EVP_PKEY *key, mk_err *e) {
-  EVP_MD_CTX *md = NULL;
-  EVP_PKEY_CTX *pctx = NULL;
-  int rc = md_ctx(key, 1, &md, &pctx, e);
-  if (rc == 0 && X509_REQ_sign_ctx(req, md) <= 0)
-    rc = mk_err_ossl(e, MK_ECRYPTO, "signing the CSR");
-  EVP_MD_CTX_free(md);
-  EVP_PKEY_CTX_free(pctx);
-  return rc;
+  return sign_with(key, op_req, req, "signing the CSR", e);
 }
 
 int mk_pki_sign_ocsp(OCSP_BASICRESP *bs, X509 *signer, EVP_PKEY *key, STACK_OF(X509) *certs,
                      unsigned long flags, mk_err *e) {
-  EVP_MD_CTX *md = NULL;
-  EVP_PKEY_CTX *pctx = NULL;
-  int rc = md_ctx(key, 1, &md, &pctx, e);
-  if (rc == 0 && OCSP_basic_sign_ctx(bs, signer, md, certs, flags) <= 0)
-    rc = mk_err_ossl(e, MK_ECRYPTO, "signing the OCSP response");
-  EVP_MD_CTX_free(md);
-  EVP_PKEY_CTX_free(pctx);
-  return rc;
+  struct ocsp_args a = {bs, signer, certs, flags};
+  return sign_with(key, op_ocsp, &a, "signing the OCSP response", e);
 }
 
 /* Verify sig over the DER of a to-be-signed structure. One path for
