@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "util/buf.h"
+#include "util/id.h"
 #include "util/file.h"
 #include "util/guard.h"
 #include "util/json.h"
@@ -519,10 +520,31 @@ int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) {
   if (json_is_string(token) && json_is_string(saved) &&
       strcmp(json_string_value(saved), mk_client_base_url(c)) == 0)
     MK_TRY(mk_client_set_bearer(c, json_string_value(token), e));
+  const json_t *device = json_object_get(profile, "device");
+  if (json_is_string(device))
+    MK_TRY(mk_client_set_device(c, json_string_value(device), e));
   *out = c;
   c = NULL;
 out:
   mk_client_free(c);
+  cli_profile_free(profile);
+  return rc;
+}
+
+int cli_profile_device(const struct cli *ctx, char out[MK_ID_MAX], mk_err *e) {
+  int rc = 0;
+  json_t *profile = NULL;
+  MK_TRY(cli_profile_load(ctx->profile, &profile, e));
+  const json_t *device = json_object_get(profile, "device");
+  if (json_is_string(device) && mk_id_check(json_string_value(device), "dev", NULL) == 0) {
+    snprintf(out, MK_ID_MAX, "%s", json_string_value(device));
+    goto out;
+  }
+  MK_TRY(mk_id_new(out, "dev", e));
+  MK_ENSURE(json_object_set_new(profile, "device", json_string(out)) == 0, MK_ENOMEM, e,
+            "out of memory");
+  MK_TRY(cli_profile_save(ctx->profile, profile, e));
+out:
   cli_profile_free(profile);
   return rc;
 }

@@ -17,6 +17,7 @@
 
 #include "client/client.h"
 #include "mkey/mkey.h"
+#include "util/id.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
@@ -134,6 +135,10 @@ int cli_profile_load(const char *name, json_t **out, mk_err *e) MK_MUST_CHECK;
  * (lib/util/file.h), so 0600 and atomic, a crash leaves the old or the new
  * file. */
 int cli_profile_save(const char *name, const json_t *cfg, mk_err *e) MK_MUST_CHECK;
+
+/* This profile's device id ("dev_…", the device an account session is bound
+ * to): made and saved on first use; cli_client_open sends it. */
+int cli_profile_device(const struct cli *ctx, char out[MK_ID_MAX], mk_err *e) MK_MUST_CHECK;
 
 /* Wipe the token held in cfg, then release cfg; NULL does nothing. */
 void cli_profile_free(json_t *cfg);

@@ -19,6 +19,7 @@
 struct mk_client {
   CURL *curl;
   char *token; /* owned, wiped before free; NULL when none */
+  char device[MK_CLIENT_DEVICE_MAX]; /* Mkey-Device value; "" when none */
   long timeout_ms;
   char base[MK_CLIENT_URL_MAX];
 };
@@ -203,6 +204,22 @@ out:
   return rc;
 }
 
+int mk_client_set_device(mk_client *c, const char *device, mk_err *e) {
+  size_t len = device ? strnlen(device, MK_CLIENT_DEVICE_MAX) : 0;
+  if (device == NULL) {
+    c->device[0] = '\0';
+    return 0;
+  }
+  if (len == 0 || len >= MK_CLIENT_DEVICE_MAX)
+    return mk_err_set(e, MK_EINVAL, "device id must be 1 to %d characters",
+                      MK_CLIENT_DEVICE_MAX - 1);
+  for (size_t i = 0; i < len; i++)
+    if (device[i] <= 0x20 || device[i] >= 0x7f)
+      return mk_err_set(e, MK_EINVAL, "device id has a character not allowed in a header");
+  memcpy(c->device, device, len + 1);
+  return 0;
+}
+
 void mk_client_set_timeout_ms(mk_client *c, long ms) {
   c->timeout_ms = ms > 0 ? ms : MK_CLIENT_TIMEOUT_MS_DEFAULT;
 }
@@ -292,7 +309,8 @@ static void free_headers(struct curl_slist *list) {
 /* One exchange: r->body is capped at max. Fails only when no complete answer
  * came (network, cap, bad arguments); HTTP statuses are judged by callers. */
 static int perform(mk_client *c, const char *method, const char *path, const char *accept,
-                   const char *body, size_t body_len, size_t max, struct reply *r, mk_err *e) {
+                   const char *body_type, const char *body, size_t body_len, size_t max,
+                   struct reply *r, mk_err *e) {
   int rc = 0;
   struct curl_slist *hdrs = NULL;
   char url[MK_CLIENT_URL_MAX];
@@ -315,8 +333,20 @@ static int perform(mk_client *c, const char *method, const char *path, const cha
     MK_ENSURE(n > 0 && (size_t)n < sizeof h, MK_EINVAL, e, "Accept value too long");
     MK_TRY(add_header(&hdrs, h, e));
   }
-  if (body != NULL)
-    MK_TRY(add_header(&hdrs, "Content-Type: application/json", e));
+  if (body != NULL) {
+    char h[128];
+    const char *t = body_type ? body_type : "application/json";
+    for (const char *a = t; *a != '\0'; a++)
+      MK_ENSURE(*a >= 0x20 && *a < 0x7f, MK_EINVAL, e, "Content-Type has a control character");
+    n = snprintf(h, sizeof h, "Content-Type: %s", t);
+    MK_ENSURE(n > 0 && (size_t)n < sizeof h, MK_EINVAL, e, "Content-Type value too long");
+    MK_TRY(add_header(&hdrs, h, e));
+  }
+  if (c->device[0] != '\0') {
+    char h[MK_CLIENT_DEVICE_MAX + 16];
+    snprintf(h, sizeof h, "Mkey-Device: %s", c->device);
+    MK_TRY(add_header(&hdrs, h, e));
+  }
   /* No "Expect: 100-continue" round trip before a body. */
   MK_TRY(add_header(&hdrs, "Expect:", e));
   if (c->token != NULL) {
@@ -488,22 +518,16 @@ static int parse_body(const mk_client *c, const struct reply *r, json_t **doc, m
   return 0;
 }
 
-int mk_client_request(mk_client *c, const char *method, const char *path, const json_t *body,
-                      mk_client_response *out, mk_err *e) {
+/* Send body (of type body_type, NULL = JSON) and read a JSON answer. */
+static int exchange(mk_client *c, const char *method, const char *path, const char *body_type,
+                    const char *text, size_t text_len, mk_client_response *out, mk_err *e) {
   int rc = 0;
   struct reply r = {0};
-  char *text = NULL;
-  size_t text_len = 0;
   json_t *doc = NULL;
 
   mk_client_response_clear(out);
-  if (body != NULL) {
-    text = mk_json_dump(body);
-    MK_ENSURE_ALLOC(text, e);
-    text_len = strlen(text);
-  }
-  MK_TRY(perform(c, method, path, "application/json, application/problem+json", text, text_len,
-                 MK_CLIENT_BODY_MAX, &r, e));
+  MK_TRY(perform(c, method, path, "application/json, application/problem+json", body_type, text,
+                 text_len, MK_CLIENT_BODY_MAX, &r, e));
   out->status = r.status;
   memcpy(out->request_id, r.request_id, sizeof out->request_id);
 
@@ -519,12 +543,39 @@ int mk_client_request(mk_client *c, const char *method, const char *path, const 
     rc = parse_rc;
   }
 out:
+  reply_free(&r);
+  return rc;
+}
+
+int mk_client_request(mk_client *c, const char *method, const char *path, const json_t *body,
+                      mk_client_response *out, mk_err *e) {
+  int rc = 0;
+  char *text = NULL;
+  size_t text_len = 0;
+
+  if (body != NULL) {
+    text = mk_json_dump(body);
+    if (text == NULL) {
+      mk_client_response_clear(out);
+      return mk_err_set(e, MK_ENOMEM, "out of memory");
+    }
+    text_len = strlen(text);
+  }
+  rc = exchange(c, method, path, NULL, text, text_len, out, e);
   if (text != NULL) {
     OPENSSL_cleanse(text, text_len);
     free(text);
   }
-  reply_free(&r);
   return rc;
+}
+
+int mk_client_post_bytes(mk_client *c, const char *path, const char *content_type,
+                         const void *data, size_t len, mk_client_response *out, mk_err *e) {
+  if (content_type == NULL || data == NULL) {
+    mk_client_response_clear(out);
+    return mk_err_set(e, MK_EINVAL, "an upload has a type and bytes");
+  }
+  return exchange(c, "POST", path, content_type, data, len, out, e);
 }
 
 int mk_client_get_bytes(mk_client *c, const char *path, const char *accept, size_t max,
@@ -537,7 +588,7 @@ int mk_client_get_bytes(mk_client *c, const char *path, const char *accept, size
   *out_len = 0;
   if (max > MK_CLIENT_BODY_MAX)
     max = MK_CLIENT_BODY_MAX;
-  MK_TRY(perform(c, "GET", path, accept, NULL, 0, max, &r, e));
+  MK_TRY(perform(c, "GET", path, accept, NULL, NULL, 0, max, &r, e));
   if (r.status >= 300) {
     /* The detail of a problem document is worth having; its absence or a
      * parse failure still leaves the status to report. */

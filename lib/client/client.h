@@ -55,6 +55,12 @@ const char *mk_client_base_url(const mk_client *c);
  */
 int mk_client_set_bearer(mk_client *c, const char *token, mk_err *e) MK_MUST_CHECK;
 
+/* Send "Mkey-Device: <device>" with every later request (the device an
+ * account session is bound to); NULL stops it. 1..63 visible ASCII
+ * characters, else MK_EINVAL. */
+#define MK_CLIENT_DEVICE_MAX 64
+int mk_client_set_device(mk_client *c, const char *device, mk_err *e) MK_MUST_CHECK;
+
 /* Whole-request timeout; ms <= 0 restores the 30 s default. Connecting is
  * bounded by the smaller of this and 10 s. */
 void mk_client_set_timeout_ms(mk_client *c, long ms);
@@ -80,6 +86,12 @@ void mk_client_set_timeout_ms(mk_client *c, long ms);
  */
 int mk_client_request(mk_client *c, const char *method, const char *path, const json_t *body,
                       mk_client_response *out, mk_err *e) MK_MUST_CHECK;
+
+/* POST data (len bytes, e.g. an image) as the body with content_type, and
+ * read a JSON answer as mk_client_request does. */
+int mk_client_post_bytes(mk_client *c, const char *path, const char *content_type,
+                         const void *data, size_t len, mk_client_response *out,
+                         mk_err *e) MK_MUST_CHECK;
 
 /* Release the JSON and reset r to empty; r may be NULL. */
 void mk_client_response_clear(mk_client_response *r);

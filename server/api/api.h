@@ -46,7 +46,17 @@ typedef struct mk_resp {
   const unsigned char *raw; /* not owned: must outlive the request (embedded) */
   size_t raw_len;
   unsigned char *raw_owned; /* instead of raw: malloc'd, freed once sent or on error */
+  /* Extra headers of a successful answer (Set-Cookie, Content-Security-
+   * Policy, ...): name static, value malloc'd and freed by the server. */
+  struct mk_resp_header {
+    const char *name;
+    char *value;
+  } headers[4];
 } mk_resp;
+
+/* Add header name: value to resp (value copied). MK_ETOOBIG when full. */
+int mk_api_resp_header(mk_resp *resp, const char *name, const char *value,
+                       mk_err *e) MK_MUST_CHECK;
 
 /* 0 with resp filled, or a negative MK_E* with the detail in e; the server
  * turns the error into problem+json. */
@@ -62,14 +72,27 @@ struct mk_route {
   int auth;            /* enum mk_route_auth: who may call it */
 };
 
-/* Who may call a route; checked before the handler runs. */
+/* Who may call a route; checked before the handler runs. Finer rules
+ * (verified identity, admin of this enterprise, operator of this CA) are the
+ * service's, against the object concerned. */
 enum mk_route_auth {
-  MK_AUTH_PUBLIC = 0,   /* anyone */
-  MK_AUTH_OPERATOR = 1, /* Authorization: Bearer <platform operator token> */
+  MK_AUTH_PUBLIC = 0,      /* anyone */
+  MK_AUTH_OPERATOR = 1,    /* Authorization: Bearer <platform operator token> */
+  MK_AUTH_ACCOUNT = 2,     /* Bearer <account session> + Mkey-Device: <device id> */
+  MK_AUTH_CA_OPERATOR = 3, /* Bearer <CA operator session>, or the console cookie
+                              (mkey_console) with X-CSRF-Token on every method but GET */
 };
 
-/* The route table (routes.c), ending with {NULL}. */
-extern const struct mk_route mk_routes[];
+/* Route tables, each ending with {NULL}: one per area, listed in routes.c. */
+extern const struct mk_route mk_routes_system[]; /* routes.c */
+extern const struct mk_route mk_routes_ca[];     /* routes_ca.c */
+extern const struct mk_route mk_routes_files[];  /* routes_files.c */
+
+/* Every route of every table, ending with {NULL}. */
+const struct mk_route *mk_api_routes(void);
+/* The OpenAPI document (openapi.json with server/api/openapi/ merged in);
+ * *doc is static. */
+int mk_api_openapi(const char **doc, size_t *len, mk_err *e) MK_MUST_CHECK;
 
 /* ---- handlers of the CA registry (routes_ca.c) ---- */
 int mk_api_cas_list(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
@@ -79,6 +102,8 @@ int mk_api_ca_ocsp_post(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
 int mk_api_ca_ocsp_get(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
 int mk_api_ca_issue(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
 int mk_api_ca_revoke(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_issue_enc(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
+int mk_api_ca_recover(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
 
 /* ---- router (router.c) ---- */
 enum mk_route_result { MK_ROUTE_FOUND = 0, MK_ROUTE_NO_PATH = 1, MK_ROUTE_NO_METHOD = 2 };
@@ -105,6 +130,8 @@ int mk_problem_add_error(json_t *problem, const char *field, const char *detail)
  * → MK_EINVAL with type unsupported-media-type (415); bad JSON → malformed-json
  * (400). *out is owned by the caller. */
 int mk_api_body_object(mk_req *req, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* The value of request header name, or NULL. */
+const char *mk_api_header(mk_req *req, const char *name);
 /* The value of query parameter name, or NULL. */
 const char *mk_api_query(mk_req *req, const char *name);
 

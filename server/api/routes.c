@@ -2,15 +2,13 @@
  * The route table and the system handlers. Every route here must appear in
  * openapi.json (tests/unit/server/test_openapi.c checks it).
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "util/embed.h"
 #include "util/guard.h"
-
-/* Escrowed encryption certificates (routes_ca.c). */
-int mk_api_ca_issue_enc(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
-int mk_api_ca_recover(mk_req *req, mk_resp *resp, mk_err *e) MK_MUST_CHECK;
 
 extern const struct mk_embedded mk_openapi_files[];
 
@@ -24,11 +22,13 @@ static int get_version(mk_req *req, mk_resp *resp, mk_err *e) {
 
 static int get_openapi(mk_req *req, mk_resp *resp, mk_err *e) {
   (void)req;
-  (void)e;
-  resp->raw = mk_openapi_files[0].data;
-  resp->raw_len = mk_openapi_files[0].len;
+  int rc = 0;
+  const char *doc = NULL;
+  MK_TRY(mk_api_openapi(&doc, &resp->raw_len, e));
+  resp->raw = (const unsigned char *)doc;
   resp->content_type = "application/json";
-  return 0;
+out:
+  return rc;
 }
 
 /* POST /v1/validations: check personal and enterprise data the way every
@@ -102,7 +102,7 @@ out:
   return rc;
 }
 
-const struct mk_route mk_routes[] = {
+const struct mk_route mk_routes_system[] = {
     {"GET", "/v1/health", get_health, 0, "Server and store health", MK_AUTH_PUBLIC},
     {"GET", "/v1/version", get_version, 0, "Server version, store back end and schema",
      MK_AUTH_PUBLIC},
@@ -112,25 +112,96 @@ const struct mk_route mk_routes[] = {
      "Check ID number, USCC, mobile, bank card and name", MK_AUTH_PUBLIC},
     {"GET", "/v1/admin/session", get_admin_session, 0, "The caller's operator session",
      MK_AUTH_OPERATOR},
-    {"GET", "/v1/cas", mk_api_cas_list, 0, "The CAs users may choose, with their options",
-     MK_AUTH_PUBLIC},
-    {"GET", "/v1/cas/{id}/chain", mk_api_ca_chain, 0, "A CA's certificate chain (PEM)",
-     MK_AUTH_PUBLIC},
-    {"GET", "/v1/cas/{id}/crl", mk_api_ca_crl, 0, "A CA's current CRL (DER)", MK_AUTH_PUBLIC},
-    /* An OCSP request with a nonce and a few CertIDs is far under 8 KiB. */
-    {"POST", "/v1/cas/{id}/ocsp", mk_api_ca_ocsp_post, 8 * 1024, "OCSP (RFC 6960), POST form",
-     MK_AUTH_PUBLIC},
-    {"GET", "/v1/cas/{id}/ocsp/{*request}", mk_api_ca_ocsp_get, 0, "OCSP (RFC 6960), GET form",
-     MK_AUTH_PUBLIC},
-    /* A CSR is at most 16 KiB (MK_PKI_CSR_MAX), the rest a few fields. */
-    {"POST", "/v1/cas/{id}/certificates", mk_api_ca_issue, 32 * 1024,
-     "Issue a certificate (operator)", MK_AUTH_OPERATOR},
-    {"POST", "/v1/cas/{id}/revocations", mk_api_ca_revoke, 4 * 1024,
-     "Revoke a certificate (operator)", MK_AUTH_OPERATOR},
-    /* A transport key is a PEM public key of at most 8 KiB. */
-    {"POST", "/v1/cas/{id}/escrowed-certificates", mk_api_ca_issue_enc, 16 * 1024,
-     "Issue an encryption certificate with an escrowed key (operator)", MK_AUTH_OPERATOR},
-    {"POST", "/v1/cas/{id}/escrowed-certificates/{serial}/recovery", mk_api_ca_recover, 16 * 1024,
-     "Deliver an escrowed key again (operator)", MK_AUTH_OPERATOR},
     {NULL, NULL, NULL, 0, NULL, 0},
 };
+
+/* Every route table, in match order. A new table is added here. */
+static const struct mk_route *const route_tables[] = {
+    mk_routes_system,
+    mk_routes_ca,
+    mk_routes_files,
+    NULL,
+};
+
+#define ROUTES_MAX 512
+static struct mk_route all_routes[ROUTES_MAX + 1];
+static pthread_once_t routes_once = PTHREAD_ONCE_INIT;
+
+static void routes_build(void) {
+  size_t n = 0;
+  for (size_t t = 0; route_tables[t] != NULL; t++)
+    for (const struct mk_route *r = route_tables[t]; r->method != NULL; r++) {
+      if (n == ROUTES_MAX)
+        abort(); /* a build with more routes raises ROUTES_MAX */
+      all_routes[n++] = *r;
+    }
+  all_routes[n] = (struct mk_route){NULL, NULL, NULL, 0, NULL, 0};
+}
+
+const struct mk_route *mk_api_routes(void) {
+  pthread_once(&routes_once, routes_build);
+  return all_routes;
+}
+
+/* The OpenAPI document: openapi.json with the "paths" of every part merged
+ * in, built once. A part that does not parse or repeats a path fails the
+ * build of the document (tests/unit/server/test_openapi.c). */
+static pthread_once_t openapi_once = PTHREAD_ONCE_INIT;
+static char *openapi_doc;
+static size_t openapi_len;
+static mk_err openapi_err;
+
+static void openapi_build(void) {
+  int rc = 0;
+  mk_err *e = &openapi_err;
+  json_t *doc = NULL, *part = NULL;
+  MK_TRY(mk_json_parse(mk_openapi_files[0].data, mk_openapi_files[0].len, 1u << 20, &doc, e));
+  json_t *paths = json_object_get(doc, "paths");
+  MK_ENSURE(json_is_object(paths), MK_EINTERNAL, e, "openapi.json has no paths");
+  for (size_t i = 1; mk_openapi_files[i].name != NULL; i++) {
+    rc = mk_json_parse(mk_openapi_files[i].data, mk_openapi_files[i].len, 1u << 20, &part, e);
+    if (rc < 0) {
+      mk_err_wrap(e, "openapi/%s", mk_openapi_files[i].name);
+      goto out;
+    }
+    const char *path;
+    json_t *item;
+    json_object_foreach(json_object_get(part, "paths"), path, item) {
+      MK_ENSURE(json_object_get(paths, path) == NULL, MK_EINTERNAL, e,
+                "openapi/%s repeats %s", mk_openapi_files[i].name, path);
+      MK_ENSURE(json_object_set(paths, path, item) == 0, MK_ENOMEM, e, "out of memory");
+    }
+    json_t *schemas = json_object_get(json_object_get(part, "components"), "schemas");
+    if (schemas != NULL) {
+      json_t *comp = json_object_get(doc, "components");
+      json_t *to = json_object_get(comp, "schemas");
+      MK_ENSURE(json_is_object(to), MK_EINTERNAL, e, "openapi.json has no components.schemas");
+      const char *k;
+      json_t *v;
+      json_object_foreach(schemas, k, v) {
+        MK_ENSURE(json_object_get(to, k) == NULL, MK_EINTERNAL, e, "openapi/%s repeats schema %s",
+                  mk_openapi_files[i].name, k);
+        MK_ENSURE(json_object_set(to, k, v) == 0, MK_ENOMEM, e, "out of memory");
+      }
+    }
+    json_decref(part);
+    part = NULL;
+  }
+  openapi_doc = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+  MK_ENSURE_ALLOC(openapi_doc, e);
+  openapi_len = strlen(openapi_doc);
+out:
+  (void)rc;
+  json_decref(part);
+  json_decref(doc);
+}
+
+int mk_api_openapi(const char **doc, size_t *len, mk_err *e) {
+  pthread_once(&openapi_once, openapi_build);
+  if (openapi_doc == NULL)
+    return mk_err_set(e, openapi_err.code ? openapi_err.code : MK_EINTERNAL, "%s",
+                      openapi_err.msg);
+  *doc = openapi_doc;
+  *len = openapi_len;
+  return 0;
+}

@@ -186,3 +186,27 @@ out:
   json_decref(body);
   return rc;
 }
+
+const struct mk_route mk_routes_ca[] = {
+    {"GET", "/v1/cas", mk_api_cas_list, 0, "The CAs users may choose, with their options",
+     MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas/{id}/chain", mk_api_ca_chain, 0, "A CA's certificate chain (PEM)",
+     MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas/{id}/crl", mk_api_ca_crl, 0, "A CA's current CRL (DER)", MK_AUTH_PUBLIC},
+    /* An OCSP request with a nonce and a few CertIDs is far under 8 KiB. */
+    {"POST", "/v1/cas/{id}/ocsp", mk_api_ca_ocsp_post, 8 * 1024, "OCSP (RFC 6960), POST form",
+     MK_AUTH_PUBLIC},
+    {"GET", "/v1/cas/{id}/ocsp/{*request}", mk_api_ca_ocsp_get, 0, "OCSP (RFC 6960), GET form",
+     MK_AUTH_PUBLIC},
+    /* A CSR is at most 16 KiB (MK_PKI_CSR_MAX), the rest a few fields. */
+    {"POST", "/v1/cas/{id}/certificates", mk_api_ca_issue, 32 * 1024,
+     "Issue a certificate (operator)", MK_AUTH_OPERATOR},
+    {"POST", "/v1/cas/{id}/revocations", mk_api_ca_revoke, 4 * 1024,
+     "Revoke a certificate (operator)", MK_AUTH_OPERATOR},
+    /* A transport key is a PEM public key of at most 8 KiB. */
+    {"POST", "/v1/cas/{id}/escrowed-certificates", mk_api_ca_issue_enc, 16 * 1024,
+     "Issue an encryption certificate with an escrowed key (operator)", MK_AUTH_OPERATOR},
+    {"POST", "/v1/cas/{id}/escrowed-certificates/{serial}/recovery", mk_api_ca_recover, 16 * 1024,
+     "Deliver an escrowed key again (operator)", MK_AUTH_OPERATOR},
+    {NULL, NULL, NULL, 0, NULL, 0},
+};

@@ -51,6 +51,7 @@ typedef struct reqctx {
   size_t drained;   /* bytes read and dropped after the cap or an early answer */
   char method[16];
   int stopping;     /* the server is draining: ask the client to close */
+  const mk_resp *extra; /* while queueing a handler's answer: its extra headers */
 } reqctx;
 
 static int valid_request_id(const char *s) {
@@ -66,8 +67,33 @@ static int valid_request_id(const char *s) {
   return 1;
 }
 
+int mk_api_resp_header(mk_resp *resp, const char *name, const char *value, mk_err *e) {
+  for (size_t i = 0; i < sizeof resp->headers / sizeof resp->headers[0]; i++) {
+    if (resp->headers[i].name != NULL)
+      continue;
+    resp->headers[i].value = strdup(value);
+    if (resp->headers[i].value == NULL)
+      return mk_err_set(e, MK_ENOMEM, "out of memory");
+    resp->headers[i].name = name;
+    return 0;
+  }
+  return mk_err_set(e, MK_ETOOBIG, "too many response headers");
+}
+
+static void resp_headers_free(mk_resp *resp) {
+  for (size_t i = 0; i < sizeof resp->headers / sizeof resp->headers[0]; i++) {
+    free(resp->headers[i].value);
+    resp->headers[i].value = NULL;
+    resp->headers[i].name = NULL;
+  }
+}
+
 static void add_common_headers(struct MHD_Response *r, const reqctx *ctx) {
   MHD_add_response_header(r, "X-Request-Id", ctx->req.request_id);
+  if (ctx->extra != NULL)
+    for (size_t i = 0; i < sizeof ctx->extra->headers / sizeof ctx->extra->headers[0]; i++)
+      if (ctx->extra->headers[i].name != NULL)
+        MHD_add_response_header(r, ctx->extra->headers[i].name, ctx->extra->headers[i].value);
   if (ctx->stopping)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
   MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -156,12 +182,32 @@ static const char *bearer(mk_req *req) {
   return h;
 }
 
+const char *mk_api_header(mk_req *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+#define header mk_api_header
+
 static int authenticate(mk_req *req, mk_err *e) {
   switch (req->route->auth) {
   case MK_AUTH_PUBLIC:
     return 0;
   case MK_AUTH_OPERATOR:
     return mk_svc_operator_check(&req->svc, bearer(req), e);
+  case MK_AUTH_ACCOUNT:
+    return mk_svc_session_check(&req->svc, MK_SESSION_ACCOUNT, bearer(req),
+                                header(req, "Mkey-Device"), 0, NULL, e);
+  case MK_AUTH_CA_OPERATOR: {
+    /* mkey ca sends a bearer token; the web console a cookie, with the
+     * CSRF token on every method that may change something. */
+    if (bearer(req) != NULL)
+      return mk_svc_session_check(&req->svc, MK_SESSION_CA_OPERATOR, bearer(req), NULL, 0, NULL,
+                                  e);
+    const char *cookie =
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, "mkey_console");
+    int safe = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    return mk_svc_session_check(&req->svc, MK_SESSION_CONSOLE, cookie, NULL, !safe,
+                                header(req, "X-CSRF-Token"), e);
+  }
   default:
     return mk_err_set(e, MK_EINTERNAL, "route has an unknown auth rule");
   }
@@ -178,6 +224,8 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   if (rc == 0)
     rc = ctx->req.route->fn(&ctx->req, &resp, &e);
   enum MHD_Result ret;
+  if (rc == 0)
+    ctx->extra = &resp;
   if (rc < 0) {
     json_decref(resp.json);
     free(resp.raw_owned);
@@ -200,6 +248,8 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
     ret = queue_json(ctx, resp.status ? resp.status : 200, resp.json,
                      resp.content_type ? resp.content_type : "application/json", NULL);
   }
+  ctx->extra = NULL;
+  resp_headers_free(&resp);
   mk_log_set_request_id(NULL);
   (void)srv;
   return ret;
@@ -247,7 +297,7 @@ static enum MHD_Result on_first_call(mk_server *srv, struct MHD_Connection *conn
     return queue_problem(ctx, 503, "/problems/shutting-down", "The server is shutting down",
                          "retry shortly", NULL, NULL);
   char allow[128];
-  int m = mk_router_match(mk_routes, method, url, ctx->segbuf, sizeof ctx->segbuf,
+  int m = mk_router_match(mk_api_routes(), method, url, ctx->segbuf, sizeof ctx->segbuf,
                           &ctx->req.route, ctx->req.params, &ctx->req.nparams, allow, sizeof allow);
   ctx->req.path = url;
   if (m == MK_ETOOBIG)
