@@ -56,6 +56,9 @@ int cmd_profile(int argc, const char **argv, struct cli *ctx);
 int cmd_keytool(int argc, const char **argv, struct cli *ctx);
 int cmd_admin(int argc, const char **argv, struct cli *ctx);
 int cmd_ca(int argc, const char **argv, struct cli *ctx);
+int cmd_login(int argc, const char **argv, struct cli *ctx);
+int cmd_logout(int argc, const char **argv, struct cli *ctx);
+int cli_admin_sms_outbox(int argc, const char **argv, struct cli *ctx, const char *usage);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
@@ -63,6 +66,8 @@ extern const char cmd_profile_usage[];
 extern const char cmd_keytool_usage[];
 extern const char cmd_admin_usage[];
 extern const char cmd_ca_usage[];
+extern const char cmd_login_usage[];
+extern const char cmd_logout_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 

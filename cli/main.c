@@ -10,6 +10,8 @@ static const struct cli_command commands[] = {
     {"help", cmd_help, "show the commands, or the usage of one", cmd_help_usage},
     {"keytool", cmd_keytool, "split, sign and decrypt with a two-party key, both halves here",
      cmd_keytool_usage},
+    {"login", cmd_login, "log in with a phone number and an SMS code or password", cmd_login_usage},
+    {"logout", cmd_logout, "end this profile's session", cmd_logout_usage},
     {"profile", cmd_profile, "list profiles, show one, set its server", cmd_profile_usage},
     {"status", cmd_status, "check that the server is up and healthy", cmd_status_usage},
     {"version", cmd_version, "print the version of mkey", cmd_version_usage},

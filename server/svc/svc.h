@@ -331,4 +331,60 @@ int mk_svc_ca_operator_login(mk_svc_ctx *ctx, int kind, const char *username,
                              const char *password, char token[MK_SESSION_TOKEN_MAX], char *csrf,
                              json_t **out, mk_err *e) MK_MUST_CHECK;
 
+/* ---- accounts (svc/account.c, svc/wechat.c, docs/accounts.md) ---- */
+
+#define MK_SMS_CODE_DIGITS 6
+#define MK_SMS_CODE_TTL 300         /* seconds a code is valid */
+#define MK_SMS_RESEND 60            /* seconds before a live code may be sent again */
+#define MK_SMS_CODE_TRIES 5         /* wrong tries that void a code */
+#define MK_SMS_PHONE_MAX 10         /* codes per phone per hour (cfg sms_phone_limit) */
+#define MK_SMS_IP_MAX 30            /* codes per address per hour (cfg sms_ip_limit) */
+#define MK_LOGIN_FAIL_PHONE_MAX 20  /* failed logins per phone per hour */
+#define MK_LOGIN_FAIL_IP_MAX 50     /* failed logins per address per hour */
+/* 1 when purpose is login, reset_password or change_phone. */
+int mk_svc_sms_purpose_valid(const char *purpose);
+/* Send a code to phone for purpose (change_phone: the caller's account
+ * asks, and the number must be free). Rate limited per phone and per
+ * address (MK_ERATE), one live code per phone and purpose, resend after
+ * MK_SMS_RESEND s. A reset code goes only to a number with an account; the
+ * answer does not tell. *out {phone (masked), purpose, expires_in,
+ * resend_after}. field (may be NULL) names a failing input. */
+int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purpose,
+                            json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* Operator: the sandbox SMS outbox of phone, newest first. */
+int mk_svc_sms_outbox(mk_svc_ctx *ctx, const char *phone, json_t **out, char *field,
+                      mk_err *e) MK_MUST_CHECK;
+/* Log in with phone and either an SMS code (login; the first login creates
+ * the account) or the password, on device_id. *out {token, session_id,
+ * expires_at, account_id, new_account}. MK_EAUTH for a wrong code or
+ * password (the same for an unknown phone), MK_EEXPIRED without a live
+ * code, MK_ERATE after too many failures. */
+int mk_svc_account_login(mk_svc_ctx *ctx, const char *phone, const char *code,
+                         const char *password, const char *device_id, json_t **out, char *field,
+                         mk_err *e) MK_MUST_CHECK;
+/* In db's open transaction: start a session of account_id on device_id as
+ * the caller, audited as account.login by method; *out as above. */
+int mk_svc_account_session_start(mk_svc_ctx *ctx, mk_db *db, const char *account_id,
+                                 const char *device_id, const char *method, int new_account,
+                                 json_t **out, mk_err *e) MK_MUST_CHECK;
+/* End the caller's account session. */
+int mk_svc_account_logout(mk_svc_ctx *ctx, mk_err *e) MK_MUST_CHECK;
+/* Set the caller's password (none yet: old_password NULL) or change it
+ * (old_password required; wrong: MK_EPERM). Other sessions end. *out
+ * {account_id, password_set, sessions_ended}. */
+int mk_svc_account_password_set(mk_svc_ctx *ctx, const char *old_password,
+                                const char *new_password, json_t **out, char *field,
+                                mk_err *e) MK_MUST_CHECK;
+/* Forgotten password: a reset_password code of phone sets a new one and
+ * ends every session. *out {account_id, phone (masked), password_set,
+ * sessions_ended}. */
+int mk_svc_account_password_reset(mk_svc_ctx *ctx, const char *phone, const char *code,
+                                  const char *new_password, json_t **out, char *field,
+                                  mk_err *e) MK_MUST_CHECK;
+/* Move the caller's account to new_phone with the change_phone code sent
+ * there; the number must be free (MK_ECONFLICT). Other sessions end. *out
+ * {account_id, phone (masked), sessions_ended}. */
+int mk_svc_account_phone_change(mk_svc_ctx *ctx, const char *new_phone, const char *code,
+                                json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+
 #endif
