@@ -60,6 +60,7 @@ int cmd_login(int argc, const char **argv, struct cli *ctx);
 int cmd_logout(int argc, const char **argv, struct cli *ctx);
 int cmd_password(int argc, const char **argv, struct cli *ctx);
 int cmd_phone(int argc, const char **argv, struct cli *ctx);
+int cmd_wechat(int argc, const char **argv, struct cli *ctx);
 int cli_admin_sms_outbox(int argc, const char **argv, struct cli *ctx, const char *usage);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
@@ -72,6 +73,7 @@ extern const char cmd_login_usage[];
 extern const char cmd_logout_usage[];
 extern const char cmd_password_usage[];
 extern const char cmd_phone_usage[];
+extern const char cmd_wechat_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 

@@ -42,6 +42,9 @@ int acct_print_login(const struct cli *ctx, mk_client *c, const json_t *answer,
 /* Drop the session from the profile (token, role, account_id, phone). */
 int acct_forget_session(const struct cli *ctx, mk_err *e) MK_MUST_CHECK;
 
+/* Wipe the string obj[key] in place (a token or password); obj may be NULL. */
+void acct_wipe(json_t *obj, const char *key);
+
 /* "138****0000" */
 void acct_mask_phone(const char *phone, char out[32]);
 

@@ -39,6 +39,12 @@ void acct_mask_phone(const char *phone, char out[32]) {
   out[o] = '\0';
 }
 
+void acct_wipe(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  if (json_is_string(v))
+    OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+}
+
 int acct_interactive(void) { return isatty(STDIN_FILENO) == 1; }
 
 /* One line from the terminal, echo off when secret. */
@@ -193,11 +199,7 @@ static int login_with(struct cli *ctx, mk_client *c, json_t *body, const char *p
   }
   rc = acct_print_login(ctx, c, r.json, phone);
 out:
-  if (r.json != NULL) {
-    json_t *tok = json_object_get(r.json, "token");
-    if (json_is_string(tok))
-      OPENSSL_cleanse((char *)json_string_value(tok), json_string_length(tok));
-  }
+  acct_wipe(r.json, "token");
   mk_client_response_clear(&r);
   return rc;
 }
@@ -274,11 +276,7 @@ int cmd_login(int argc, const char **argv, struct cli *ctx) {
   }
   rc = login_with(ctx, c, body, phone);
 out:
-  if (body != NULL) {
-    json_t *pw = json_object_get(body, "password");
-    if (json_is_string(pw))
-      OPENSSL_cleanse((char *)json_string_value(pw), json_string_length(pw));
-  }
+  acct_wipe(body, "password");
   OPENSSL_cleanse(secret, sizeof secret);
   OPENSSL_cleanse(typed, sizeof typed);
   json_decref(body);

@@ -26,12 +26,6 @@ const char cmd_password_usage[] =
     "their first line and must be private (0600); without a file it is asked for on\n"
     "the terminal.\n";
 
-static void wipe_json_str(json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
-  if (json_is_string(v))
-    OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-}
-
 static int print_result(const struct cli *ctx, const json_t *answer, const char *what) {
   if (ctx->json)
     return cli_print_json(answer);
@@ -81,8 +75,8 @@ static int password_put(int argc, const char **argv, struct cli *ctx, int change
   }
   rc = print_result(ctx, r.json, change ? "password changed" : "password set");
 out:
-  wipe_json_str(body, "old_password");
-  wipe_json_str(body, "new_password");
+  acct_wipe(body, "old_password");
+  acct_wipe(body, "new_password");
   json_decref(body);
   OPENSSL_cleanse(oldpw, sizeof oldpw);
   OPENSSL_cleanse(newpw, sizeof newpw);
@@ -169,7 +163,7 @@ static int password_reset(int argc, const char **argv, struct cli *ctx) {
     rc = CLI_OK;
   }
 out:
-  wipe_json_str(body, "new_password");
+  acct_wipe(body, "new_password");
   json_decref(body);
   json_decref(sent);
   cli_profile_free(profile);

@@ -18,6 +18,8 @@ static const struct cli_command commands[] = {
     {"profile", cmd_profile, "list profiles, show one, set its server", cmd_profile_usage},
     {"status", cmd_status, "check that the server is up and healthy", cmd_status_usage},
     {"version", cmd_version, "print the version of mkey", cmd_version_usage},
+    {"wechat", cmd_wechat, "log in with WeChat (bound to a phone number at first use)",
+     cmd_wechat_usage},
     {NULL, NULL, NULL, NULL},
 };
 

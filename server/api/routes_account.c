@@ -138,6 +138,53 @@ out:
   return rc;
 }
 
+/* GET /v1/sandbox/wechat/consent?user=NAME&state=S (sandbox only) */
+static int get_wechat_consent(mk_req *req, mk_resp *resp, mk_err *e) {
+  const char *user = mk_api_query(req, "user");
+  if (user == NULL && req->svc.cfg->sandbox) {
+    snprintf(req->problem_field, sizeof req->problem_field, "user");
+    return mk_err_set(e, MK_EINVAL, "give the simulated WeChat user: ?user=NAME");
+  }
+  return mk_svc_wechat_consent(&req->svc, user, mk_api_query(req, "state"), &resp->json,
+                               req->problem_field, e);
+}
+
+/* POST /v1/wechat/sessions {code, device_id}: 201 with a session when the
+ * WeChat user is bound, else 200 with a binding ticket. */
+static int post_wechat_session(mk_req *req, mk_resp *resp, mk_err *e) {
+  static const char *const allowed[] = {"code", "device_id", NULL};
+  int rc = 0, bound = 0;
+  json_t *body = NULL;
+  const char *code = NULL, *device = NULL;
+  MK_TRY(body_of(req, allowed, &body, e));
+  MK_TRY(str_of(req, body, "code", 1, &code, e));
+  MK_TRY(str_of(req, body, "device_id", 1, &device, e));
+  MK_TRY(mk_svc_wechat_login(&req->svc, code, device, &resp->json, &bound, req->problem_field, e));
+  resp->status = bound ? 201 : 200;
+out:
+  json_decref(body);
+  return rc;
+}
+
+/* POST /v1/wechat/bindings {binding_ticket, phone, code, device_id} */
+static int post_wechat_binding(mk_req *req, mk_resp *resp, mk_err *e) {
+  static const char *const allowed[] = {"binding_ticket", "phone", "code", "device_id", NULL};
+  int rc = 0;
+  json_t *body = NULL;
+  const char *ticket = NULL, *phone = NULL, *code = NULL, *device = NULL;
+  MK_TRY(body_of(req, allowed, &body, e));
+  MK_TRY(str_of(req, body, "binding_ticket", 1, &ticket, e));
+  MK_TRY(str_of(req, body, "phone", 1, &phone, e));
+  MK_TRY(str_of(req, body, "code", 1, &code, e));
+  MK_TRY(str_of(req, body, "device_id", 1, &device, e));
+  MK_TRY(mk_svc_wechat_bind(&req->svc, ticket, phone, code, device, &resp->json,
+                            req->problem_field, e));
+  resp->status = 201;
+out:
+  json_decref(body);
+  return rc;
+}
+
 const struct mk_route mk_routes_account[] = {
     {"POST", "/v1/sms-codes", post_sms_code, ACCOUNT_BODY_MAX,
      "Send an SMS code (login, reset_password, change_phone)", MK_AUTH_PUBLIC},
@@ -150,6 +197,12 @@ const struct mk_route mk_routes_account[] = {
      "Set a new password with an SMS code", MK_AUTH_PUBLIC},
     {"POST", "/v1/me/phone", post_phone, ACCOUNT_BODY_MAX,
      "Change the account's phone number with a code sent to the new one", MK_AUTH_ACCOUNT},
+    {"POST", "/v1/wechat/sessions", post_wechat_session, ACCOUNT_BODY_MAX,
+     "Log in with a WeChat authorization code, or get a binding ticket", MK_AUTH_PUBLIC},
+    {"POST", "/v1/wechat/bindings", post_wechat_binding, ACCOUNT_BODY_MAX,
+     "Bind a WeChat user to a phone number with an SMS code and log in", MK_AUTH_PUBLIC},
+    {"GET", "/v1/sandbox/wechat/consent", get_wechat_consent, 0,
+     "Sandbox: the simulated WeChat consent page", MK_AUTH_PUBLIC},
     {"GET", "/v1/admin/sms-outbox", get_sms_outbox, 0,
      "The sandbox SMS outbox of one number (operator)", MK_AUTH_OPERATOR},
     {NULL, NULL, NULL, 0, NULL, 0},

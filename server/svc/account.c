@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "providers/sms.h"
+#include "svc/account_internal.h"
 #include "svc/svc.h"
 #include "util/enc.h"
 #include "util/guard.h"
@@ -29,7 +30,7 @@
 
 static const char *const purposes[] = {"login", "reset_password", "change_phone", NULL};
 
-static void set_field(char *field, const char *name) {
+void mk_svc_acct_field(char *field, const char *name) {
   if (field != NULL)
     snprintf(field, MK_JSON_FIELD_MAX, "%s", name);
 }
@@ -42,23 +43,23 @@ int mk_svc_sms_purpose_valid(const char *purpose) {
 }
 
 /* Phone numbers arrive from outside: validate, and name the field. */
-static int phone_ok(const char *phone, const char *name, char *field, mk_err *e) {
+int mk_svc_acct_phone_ok(const char *phone, const char *name, char *field, mk_err *e) {
   int rc = mk_valid_mobile(phone, e);
   if (rc < 0)
-    set_field(field, name);
+    mk_svc_acct_field(field, name);
   return rc;
 }
 
 /* Exactly 6 ASCII digits. A malformed code is a validation error and costs
  * no try. */
-static int code_format_ok(const char *code, char *field, mk_err *e) {
+int mk_svc_acct_code_ok(const char *code, char *field, mk_err *e) {
   size_t n = code ? strlen(code) : 0;
   int ok = n == MK_SMS_CODE_DIGITS;
   for (size_t i = 0; ok && i < n; i++)
     ok = code[i] >= '0' && code[i] <= '9';
   if (ok)
     return 0;
-  set_field(field, "code");
+  mk_svc_acct_field(field, "code");
   return mk_err_set(e, MK_EINVAL, "a code is the %d digits of the SMS", MK_SMS_CODE_DIGITS);
 }
 
@@ -105,36 +106,38 @@ out:
   return rc;
 }
 
-static const char *remote_of(const mk_svc_ctx *ctx) {
+const char *mk_svc_acct_remote(const mk_svc_ctx *ctx) {
   return ctx->caller.remote != NULL ? ctx->caller.remote : "";
 }
 
 /* MK_ERATE when phone or the caller's address had too many failed logins
  * (wrong codes, wrong passwords) in the last hour. */
-static int login_limits(mk_svc_ctx *ctx, mk_db *db, const char *phone, mk_err *e) {
+int mk_svc_acct_login_limits(mk_svc_ctx *ctx, mk_db *db, const char *phone, mk_err *e) {
   int rc = 0;
   int64_t n = 0;
-  MK_TRY(rate_count(ctx, db, "login.fail.phone", phone, &n, e));
-  MK_ENSURE(n < MK_LOGIN_FAIL_PHONE_MAX, MK_ERATE, e,
+  if (phone != NULL)
+    MK_TRY(rate_count(ctx, db, "login.fail.phone", phone, &n, e));
+  MK_ENSURE(phone == NULL || n < MK_LOGIN_FAIL_PHONE_MAX, MK_ERATE, e,
             "too many failed attempts for this phone number; try again within an hour");
-  MK_TRY(rate_count(ctx, db, "login.fail.ip", remote_of(ctx), &n, e));
+  MK_TRY(rate_count(ctx, db, "login.fail.ip", mk_svc_acct_remote(ctx), &n, e));
   MK_ENSURE(n < MK_LOGIN_FAIL_IP_MAX, MK_ERATE, e,
             "too many failed attempts from this address; try again within an hour");
 out:
   return rc;
 }
 
-static int login_failed(mk_svc_ctx *ctx, mk_db *db, const char *phone, mk_err *e) {
+int mk_svc_acct_login_failed(mk_svc_ctx *ctx, mk_db *db, const char *phone, mk_err *e) {
   int rc = 0;
-  MK_TRY(rate_add(ctx, db, "login.fail.phone", phone, e));
-  MK_TRY(rate_add(ctx, db, "login.fail.ip", remote_of(ctx), e));
+  if (phone != NULL)
+    MK_TRY(rate_add(ctx, db, "login.fail.phone", phone, e));
+  MK_TRY(rate_add(ctx, db, "login.fail.ip", mk_svc_acct_remote(ctx), e));
 out:
   return rc;
 }
 
 /* Commit db's transaction (so failure counters stick) and return the
  * original failure rc, whose message stays in e; a commit that fails wins. */
-static int commit_failure(mk_db *db, int rc, mk_err *e) {
+int mk_svc_acct_commit_failure(mk_db *db, int rc, mk_err *e) {
   mk_err ce;
   mk_err_clear(&ce);
   if (mk_db_commit(db, &ce) < 0) {
@@ -185,7 +188,7 @@ out:
  * code is used; MK_EEXPIRED when there is no live code; MK_EAUTH for a
  * wrong code (counted; the MK_SMS_CODE_TRIES-th burns it). The caller
  * commits in every case. */
-static int code_consume(mk_svc_ctx *ctx, mk_db *db, const char *phone, const char *purpose,
+int mk_svc_acct_code_consume(mk_svc_ctx *ctx, mk_db *db, const char *phone, const char *purpose,
                         const char *account_id, const char *code, mk_err *e) {
   int rc = 0, found = 0;
   mk_stmt *st = NULL;
@@ -300,9 +303,9 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   char text[MK_SMS_TEXT_MAX] = "", masked[32];
   int64_t n = 0, now = ctx->now();
   *out = NULL;
-  MK_TRY(phone_ok(phone, "phone", field, e));
+  MK_TRY(mk_svc_acct_phone_ok(phone, "phone", field, e));
   if (!mk_svc_sms_purpose_valid(purpose)) {
-    set_field(field, "purpose");
+    mk_svc_acct_field(field, "purpose");
     MK_FAIL(MK_EINVAL, e, "purpose is one of login, reset_password, change_phone");
   }
   int change = strcmp(purpose, "change_phone") == 0;
@@ -313,7 +316,7 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   MK_TRY(mk_db_begin(db, e));
   MK_TRY(exists = account_by_phone(db, phone, acc, NULL, e));
   if (change && exists) {
-    set_field(field, "phone");
+    mk_svc_acct_field(field, "phone");
     MK_FAIL(MK_ECONFLICT, e, "this number belongs to an account already");
   }
   int phone_max = ctx->cfg->sms_phone_limit > 0 ? ctx->cfg->sms_phone_limit : MK_SMS_PHONE_MAX;
@@ -321,7 +324,7 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   MK_TRY(rate_count(ctx, db, "sms.phone", phone, &n, e));
   MK_ENSURE(n < phone_max, MK_ERATE, e,
             "%d codes were sent to this number in the last hour; try again later", phone_max);
-  MK_TRY(rate_count(ctx, db, "sms.ip", remote_of(ctx), &n, e));
+  MK_TRY(rate_count(ctx, db, "sms.ip", mk_svc_acct_remote(ctx), &n, e));
   MK_ENSURE(n < ip_max, MK_ERATE, e,
             "%d codes were requested from this address in the last hour; try again later", ip_max);
   /* A code still outstanding blocks a resend for MK_SMS_RESEND seconds. */
@@ -339,7 +342,7 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   MK_ENSURE(last == 0, MK_ERATE, e, "a code was just sent; ask again in %lld s",
             (long long)(last + MK_SMS_RESEND - now));
   MK_TRY(rate_add(ctx, db, "sms.phone", phone, e));
-  MK_TRY(rate_add(ctx, db, "sms.ip", remote_of(ctx), e));
+  MK_TRY(rate_add(ctx, db, "sms.ip", mk_svc_acct_remote(ctx), e));
   /* A reset code goes only to a number with an account; the answer is the
    * same either way, so the endpoint does not tell who has one. */
   if (strcmp(purpose, "reset_password") == 0 && !exists) {
@@ -370,7 +373,7 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   MK_TRY(mk_stmt_bind_text(st, 3, purpose, e));
   MK_TRY(mk_stmt_bind_text(st, 4, change ? ctx->caller.account_id : NULL, e));
   MK_TRY(mk_stmt_bind_text(st, 5, mac, e));
-  MK_TRY(mk_stmt_bind_text(st, 6, remote_of(ctx), e));
+  MK_TRY(mk_stmt_bind_text(st, 6, mk_svc_acct_remote(ctx), e));
   MK_TRY(mk_stmt_bind_int(st, 7, now, e));
   MK_TRY(mk_stmt_bind_int(st, 8, now + MK_SMS_CODE_TTL, e));
   MK_TRY(mk_stmt_step(st, e));
@@ -418,7 +421,7 @@ int mk_svc_sms_outbox(mk_svc_ctx *ctx, const char *phone, json_t **out, char *fi
   *out = NULL;
   MK_ENSURE(ctx->caller.role == MK_ROLE_OPERATOR, MK_EPERM, e,
             "only the platform operator reads the SMS outbox");
-  MK_TRY(phone_ok(phone, "phone", field, e));
+  MK_TRY(mk_svc_acct_phone_ok(phone, "phone", field, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_sms_outbox_list(db, phone, 50, out, e));
 out:
@@ -450,7 +453,7 @@ static void decoy_make(void) {
 
 /* In db's open transaction: the account of phone, created when there is
  * none (*created 1, audited). */
-static int account_get_or_create(mk_svc_ctx *ctx, mk_db *db, const char *phone,
+int mk_svc_acct_get_or_create(mk_svc_ctx *ctx, mk_db *db, const char *phone,
                                  char id[MK_ID_MAX], int *created, mk_err *e) {
   int rc = 0, found = 0;
   mk_stmt *st = NULL;
@@ -515,10 +518,10 @@ out:
   return rc;
 }
 
-static int device_ok(const char *device_id, char *field, mk_err *e) {
+int mk_svc_acct_device_ok(const char *device_id, char *field, mk_err *e) {
   if (device_id != NULL && mk_id_check(device_id, "dev", NULL) == 0)
     return 0;
-  set_field(field, "device_id");
+  mk_svc_acct_field(field, "device_id");
   return mk_err_set(e, MK_EINVAL, "device_id is this device's id (dev_…)");
 }
 
@@ -527,19 +530,19 @@ static int login_code(mk_svc_ctx *ctx, const char *phone, const char *code,
   int rc = 0, created = 0;
   mk_db *db = NULL;
   char id[MK_ID_MAX];
-  MK_TRY(code_format_ok(code, field, e));
+  MK_TRY(mk_svc_acct_code_ok(code, field, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_begin(db, e));
-  MK_TRY(login_limits(ctx, db, phone, e));
-  rc = code_consume(ctx, db, phone, "login", NULL, code, e);
+  MK_TRY(mk_svc_acct_login_limits(ctx, db, phone, e));
+  rc = mk_svc_acct_code_consume(ctx, db, phone, "login", NULL, code, e);
   if (rc == MK_EAUTH || rc == MK_EEXPIRED) {
-    set_field(field, "code");
-    int r2 = login_failed(ctx, db, phone, e);
-    rc = r2 < 0 ? r2 : commit_failure(db, rc, e);
+    mk_svc_acct_field(field, "code");
+    int r2 = mk_svc_acct_login_failed(ctx, db, phone, e);
+    rc = r2 < 0 ? r2 : mk_svc_acct_commit_failure(db, rc, e);
     goto out;
   }
   MK_TRY(rc);
-  MK_TRY(account_get_or_create(ctx, db, phone, id, &created, e));
+  MK_TRY(mk_svc_acct_get_or_create(ctx, db, phone, id, &created, e));
   MK_TRY(mk_svc_account_session_start(ctx, db, id, device_id, "sms", created, out, e));
   MK_TRY(mk_db_commit(db, e));
 out:
@@ -558,7 +561,7 @@ static int login_password(mk_svc_ctx *ctx, const char *phone, const char *passwo
   char id[MK_ID_MAX] = "", hash[MK_PASSWORD_HASH_MAX] = "";
   pthread_once(&decoy_once, decoy_make);
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
-  MK_TRY(login_limits(ctx, db, phone, e));
+  MK_TRY(mk_svc_acct_login_limits(ctx, db, phone, e));
   MK_TRY(found = account_by_phone(db, phone, id, hash, e));
   if (!found || hash[0] == '\0')
     snprintf(hash, sizeof hash, "%s", decoy_hash);
@@ -568,10 +571,10 @@ static int login_password(mk_svc_ctx *ctx, const char *phone, const char *passwo
     rc = MK_EAUTH;
   if (rc == MK_EAUTH) {
     mk_err_set(e, MK_EAUTH, "wrong phone number or password");
-    set_field(field, "password");
+    mk_svc_acct_field(field, "password");
     MK_TRY(mk_db_begin(db, e));
-    MK_TRY(login_failed(ctx, db, phone, e));
-    rc = commit_failure(db, MK_EAUTH, e);
+    MK_TRY(mk_svc_acct_login_failed(ctx, db, phone, e));
+    rc = mk_svc_acct_commit_failure(db, MK_EAUTH, e);
     goto out;
   }
   MK_TRY(rc);
@@ -593,10 +596,10 @@ int mk_svc_account_login(mk_svc_ctx *ctx, const char *phone, const char *code,
                          mk_err *e) {
   int rc = 0;
   *out = NULL;
-  MK_TRY(phone_ok(phone, "phone", field, e));
-  MK_TRY(device_ok(device_id, field, e));
+  MK_TRY(mk_svc_acct_phone_ok(phone, "phone", field, e));
+  MK_TRY(mk_svc_acct_device_ok(device_id, field, e));
   if ((code == NULL) == (password == NULL)) {
-    set_field(field, code == NULL ? "code" : "password");
+    mk_svc_acct_field(field, code == NULL ? "code" : "password");
     MK_FAIL(MK_EINVAL, e, "log in with either code or password");
   }
   rc = code != NULL ? login_code(ctx, phone, code, device_id, out, field, e)
@@ -658,29 +661,29 @@ int mk_svc_account_password_set(mk_svc_ctx *ctx, const char *old_password,
   MK_TRY(mk_svc_need_account(ctx, e));
   rc = mk_svc_password_check_policy(new_password, e);
   if (rc < 0)
-    set_field(field, "new_password");
+    mk_svc_acct_field(field, "new_password");
   MK_TRY(rc);
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(caller_account(ctx, db, phone, hash, e));
   int had = hash[0] != '\0';
   if (had) {
     if (old_password == NULL) {
-      set_field(field, "old_password");
+      mk_svc_acct_field(field, "old_password");
       MK_FAIL(MK_EINVAL, e, "a password is set: give old_password to change it");
     }
-    MK_TRY(login_limits(ctx, db, phone, e));
+    MK_TRY(mk_svc_acct_login_limits(ctx, db, phone, e));
     rc = mk_svc_password_verify(hash, old_password, e);
     if (rc == MK_EAUTH) {
-      set_field(field, "old_password");
+      mk_svc_acct_field(field, "old_password");
       mk_err_set(e, MK_EPERM, "the old password is wrong");
       MK_TRY(mk_db_begin(db, e));
-      MK_TRY(login_failed(ctx, db, phone, e));
-      rc = commit_failure(db, MK_EPERM, e);
+      MK_TRY(mk_svc_acct_login_failed(ctx, db, phone, e));
+      rc = mk_svc_acct_commit_failure(db, MK_EPERM, e);
       goto out;
     }
     MK_TRY(rc);
   } else if (old_password != NULL) {
-    set_field(field, "old_password");
+    mk_svc_acct_field(field, "old_password");
     MK_FAIL(MK_EINVAL, e, "no password is set yet: leave out old_password");
   }
   MK_TRY(mk_svc_password_hash(new_password, fresh, e));
@@ -713,22 +716,22 @@ int mk_svc_account_password_reset(mk_svc_ctx *ctx, const char *phone, const char
   char id[MK_ID_MAX] = "", fresh[MK_PASSWORD_HASH_MAX] = "", masked[32];
   int64_t ended = 0;
   *out = NULL;
-  MK_TRY(phone_ok(phone, "phone", field, e));
-  MK_TRY(code_format_ok(code, field, e));
+  MK_TRY(mk_svc_acct_phone_ok(phone, "phone", field, e));
+  MK_TRY(mk_svc_acct_code_ok(code, field, e));
   rc = mk_svc_password_check_policy(new_password, e);
   if (rc < 0)
-    set_field(field, "new_password");
+    mk_svc_acct_field(field, "new_password");
   MK_TRY(rc);
   /* Hashed before the transaction: Argon2id takes a while. */
   MK_TRY(mk_svc_password_hash(new_password, fresh, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_begin(db, e));
-  MK_TRY(login_limits(ctx, db, phone, e));
-  rc = code_consume(ctx, db, phone, "reset_password", NULL, code, e);
+  MK_TRY(mk_svc_acct_login_limits(ctx, db, phone, e));
+  rc = mk_svc_acct_code_consume(ctx, db, phone, "reset_password", NULL, code, e);
   if (rc == MK_EAUTH || rc == MK_EEXPIRED) {
-    set_field(field, "code");
-    int r2 = login_failed(ctx, db, phone, e);
-    rc = r2 < 0 ? r2 : commit_failure(db, rc, e);
+    mk_svc_acct_field(field, "code");
+    int r2 = mk_svc_acct_login_failed(ctx, db, phone, e);
+    rc = r2 < 0 ? r2 : mk_svc_acct_commit_failure(db, rc, e);
     goto out;
   }
   MK_TRY(rc);
@@ -766,28 +769,28 @@ int mk_svc_account_phone_change(mk_svc_ctx *ctx, const char *new_phone, const ch
   int64_t ended = 0;
   *out = NULL;
   MK_TRY(mk_svc_need_account(ctx, e));
-  MK_TRY(phone_ok(new_phone, "new_phone", field, e));
-  MK_TRY(code_format_ok(code, field, e));
+  MK_TRY(mk_svc_acct_phone_ok(new_phone, "new_phone", field, e));
+  MK_TRY(mk_svc_acct_code_ok(code, field, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_begin(db, e));
   MK_TRY(caller_account(ctx, db, old, NULL, e));
-  MK_TRY(login_limits(ctx, db, old, e));
-  rc = code_consume(ctx, db, new_phone, "change_phone", ctx->caller.account_id, code, e);
+  MK_TRY(mk_svc_acct_login_limits(ctx, db, old, e));
+  rc = mk_svc_acct_code_consume(ctx, db, new_phone, "change_phone", ctx->caller.account_id, code, e);
   if (rc == MK_EAUTH || rc == MK_EEXPIRED) {
-    set_field(field, "code");
+    mk_svc_acct_field(field, "code");
     if (rc == MK_EAUTH) { /* 401 would tell the client its session is bad */
       char msg[MK_ERR_MSG_MAX];
       snprintf(msg, sizeof msg, "%s", e != NULL ? e->msg : "wrong code");
       rc = mk_err_set(e, MK_EPERM, "%s", msg);
     }
-    int r2 = login_failed(ctx, db, old, e);
-    rc = r2 < 0 ? r2 : commit_failure(db, rc, e);
+    int r2 = mk_svc_acct_login_failed(ctx, db, old, e);
+    rc = r2 < 0 ? r2 : mk_svc_acct_commit_failure(db, rc, e);
     goto out;
   }
   MK_TRY(rc);
   MK_TRY(taken = account_by_phone(db, new_phone, other, NULL, e));
   if (taken) {
-    set_field(field, "new_phone");
+    mk_svc_acct_field(field, "new_phone");
     MK_FAIL(MK_ECONFLICT, e, "this number belongs to an account already");
   }
   MK_TRY(mk_time_format(ctx->now(), ts, e));
@@ -797,7 +800,7 @@ int mk_svc_account_phone_change(mk_svc_ctx *ctx, const char *new_phone, const ch
   MK_TRY(mk_stmt_bind_text(st, 3, ctx->caller.account_id, e));
   rc = mk_stmt_step(st, e);
   if (rc == MK_ECONFLICT) {
-    set_field(field, "new_phone");
+    mk_svc_acct_field(field, "new_phone");
     mk_err_set(e, MK_ECONFLICT, "this number belongs to an account already");
   }
   MK_TRY(rc);

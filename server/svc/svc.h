@@ -387,4 +387,25 @@ int mk_svc_account_password_reset(mk_svc_ctx *ctx, const char *phone, const char
 int mk_svc_account_phone_change(mk_svc_ctx *ctx, const char *new_phone, const char *code,
                                 json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
 
+/* ---- WeChat login (svc/wechat.c) ---- */
+#define MK_WECHAT_TICKET_TTL 600 /* seconds a binding ticket is valid */
+/* Sandbox only (MK_ENOTFOUND otherwise): the simulated consent page gives
+ * user (1..32 of A-Z a-z 0-9 . _ -) a one-time authorization code. *out
+ * {code, state, expires_in}; state (may be NULL) is echoed. */
+int mk_svc_wechat_consent(mk_svc_ctx *ctx, const char *user, const char *state, json_t **out,
+                          char *field, mk_err *e) MK_MUST_CHECK;
+/* Trade WeChat's authorization code for a session on device_id when its
+ * openid is bound (*bound 1, *out as mk_svc_account_login), else for a
+ * binding ticket (*bound 0, *out {binding_ticket, expires_in}). MK_EAUTH
+ * for a code WeChat does not accept. */
+int mk_svc_wechat_login(mk_svc_ctx *ctx, const char *code, const char *device_id, json_t **out,
+                        int *bound, char *field, mk_err *e) MK_MUST_CHECK;
+/* Bind the ticket's openid to the account of phone (made when there is
+ * none) with a login SMS code sent to phone, and log in on device_id. *out
+ * as mk_svc_account_login. MK_EEXPIRED for a used or expired ticket,
+ * MK_ECONFLICT when the account has another WeChat user or the openid was
+ * bound meanwhile. */
+int mk_svc_wechat_bind(mk_svc_ctx *ctx, const char *ticket, const char *phone, const char *code,
+                       const char *device_id, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+
 #endif

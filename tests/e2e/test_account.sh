@@ -229,12 +229,70 @@ check_fails "the old number no longer logs in with the password" "$MKEY" --profi
 check "the old number is free: a new account" mk_login carol $A
 expect_eq "carol is not alice" "$( [ "$(profile_get carol account_id)" != "$ALICE_ID" ] && echo yes)" "yes"
 
+# ---- WeChat login ----
+W=13500000011
+wopenid=$(printf 'mkey sandbox wechat openid v1:%s' wxuser | sha256sum | cut -c1-24)
+http GET "/v1/sandbox/wechat/consent?user=wxuser&state=s1"
+expect_eq "sandbox consent page" "$HTTP_STATUS" "200"
+expect_eq "consent echoes state" "$(json_get 'j["state"]')" "s1"
+wcode=$(json_get 'j["code"]')
+WX_DEV=dev_000000000000000000000000wx
+post_json /v1/wechat/sessions "{\"code\":\"$wcode\",\"device_id\":\"$WX_DEV\"}"
+expect_eq "unbound WeChat user: 200 with a ticket" "$HTTP_STATUS" "200"
+ticket=$(json_get 'j["binding_ticket"]')
+expect_eq "ticket is 43 characters" "${#ticket}" "43"
+post_json /v1/wechat/sessions "{\"code\":\"$wcode\",\"device_id\":\"$WX_DEV\"}"
+expect_problem "an authorization code is single use" 401 /problems/unauthenticated
+http GET "/v1/sandbox/wechat/consent?user=bad%20name"
+expect_problem "bad sandbox user" 422 /problems/validation-failed
+post_json /v1/sms-codes "{\"phone\":\"$W\",\"purpose\":\"login\"}"
+post_json /v1/wechat/bindings "{\"binding_ticket\":\"$ticket\",\"phone\":\"$W\",\"code\":\"$(printf '%06d' $(( (10#$(latest_code $W) + 1) % 1000000 )))\",\"device_id\":\"$WX_DEV\"}"
+expect_problem "binding with a wrong code" 401 /problems/unauthenticated
+post_json /v1/wechat/bindings "{\"binding_ticket\":\"$ticket\",\"phone\":\"$W\",\"code\":\"$(latest_code $W)\",\"device_id\":\"$WX_DEV\"}"
+expect_eq "binding with the code: 201" "$HTTP_STATUS" "201"
+expect_eq "binding a new number creates its account" "$(json_get 'j["new_account"]')" "true"
+post_json /v1/wechat/bindings "{\"binding_ticket\":\"$ticket\",\"phone\":\"$W\",\"code\":\"123456\",\"device_id\":\"$WX_DEV\"}"
+expect_problem "a ticket binds once" 410 /problems/expired
+expect_eq "the sandbox openid is documented" "$(sqlite3 "$MK_DATA/mkey.db" "SELECT wechat_openid FROM account WHERE phone = '$W'")" "osbx_$wopenid"
+check "mkey wechat login: a bound user logs straight in" "$MKEY" --profile wx --json wechat login --user wxuser
+expect_eq "same account as the binding" "$(json_get 'j["account_id"]' - <"$MK_TMP/out")" \
+  "$(sqlite3 "$MK_DATA/mkey.db" "SELECT id FROM account WHERE phone = '$W'")"
+expect_eq "WeChat session kept in the profile" "$(profile_get wx role)" "account"
+check "the WeChat session works" "$MKEY" --profile wx password set --password-file "$MK_TMP/pw1"
+# CLI binding of an existing account (bob) by SMS
+"$MKEY" --profile wxbob wechat login --user bobwx >/dev/null 2>"$MK_TMP/err"
+expect_eq "unbound without --phone: exit 1" "$?" "1"
+case "$(cat "$MK_TMP/err")" in *"--phone"*) pass "says to bind with --phone" ;; *) fail "unbound: $(cat "$MK_TMP/err")" ;; esac
+check "wechat login --phone sends a code" "$MKEY" --profile wxbob wechat login --user bobwx --phone $B
+check "wechat login --phone --code binds" "$MKEY" --profile wxbob wechat login --user bobwx --phone $B --code "$(latest_code $B)"
+case "$(cat "$MK_TMP/out")" in "WeChat bound to 139****0002; logged in"*) pass "binding message" ;; *) fail "binding: $(cat "$MK_TMP/out")" ;; esac
+expect_eq "bound to bob's account" "$(profile_get wxbob account_id)" "$(profile_get bob account_id)"
+check "bob's WeChat logs in afterwards" "$MKEY" --profile wxbob2 wechat login --user bobwx
+expect_eq "as bob" "$(profile_get wxbob2 account_id)" "$(profile_get bob account_id)"
+http GET "/v1/sandbox/wechat/consent?user=other&state=s2"
+ocode=$(json_get 'j["code"]')
+post_json /v1/wechat/sessions "{\"code\":\"$ocode\",\"device_id\":\"$WX_DEV\"}"
+oticket=$(json_get 'j["binding_ticket"]')
+post_json /v1/sms-codes "{\"phone\":\"$B\",\"purpose\":\"login\"}"
+post_json /v1/wechat/bindings "{\"binding_ticket\":\"$oticket\",\"phone\":\"$B\",\"code\":\"$(latest_code $B)\",\"device_id\":\"$WX_DEV\"}"
+expect_problem "an account bound to another WeChat user refuses a second" 409 /problems/conflict
+
 # ---- audit ----
 n=$(sqlite3 "$MK_DATA/mkey.db" "SELECT COUNT(*) FROM audit_event WHERE account_id = '$ALICE_ID' AND action IN ('account.create','account.login','session.end','account.password_set','account.password_change','account.password_reset','account.phone_change')")
 if [ "$n" -ge 10 ]; then pass "account events are audited ($n)"; else fail "audited account events: $n"; fi
 expect_eq "audit detail masks numbers" "$(sqlite3 "$MK_DATA/mkey.db" "SELECT detail FROM audit_event WHERE action = 'account.phone_change'")" \
   '{"from":"138****0001","sessions_ended":1,"to":"137****0007"}'
 
+mk_stop
+
+# ---- outside sandbox mode the simulated WeChat does not exist ----
+mk_start --no-sandbox --insecure-http
+http GET "/v1/sandbox/wechat/consent?user=wxuser&state=s1"
+expect_problem "no consent page outside sandbox" 404 /problems/not-found
+post_json /v1/wechat/sessions "{\"code\":\"abc\",\"device_id\":\"$WX_DEV\"}"
+expect_problem "no WeChat provider configured" 502 /problems/upstream-failed
+post_json /v1/sms-codes "{\"phone\":\"$A\",\"purpose\":\"login\"}"
+expect_problem "no SMS provider configured" 502 /problems/upstream-failed
 mk_stop
 
 # ---- rate limits (fresh client addresses; small limits) ----
