@@ -55,10 +55,10 @@ int mk_svc_parse_degrees(const char *s, int max, int64_t *out_e6, mk_err *e) {
             "a coordinate is a decimal number of degrees (e.g. 30.7469)");
   for (int i = nf; i < 7; i++)
     frac *= 10;
+  MK_ENSURE(whole * 10000000 + frac <= (int64_t)max * 10000000, MK_EINVAL, e,
+            "a coordinate must lie within ±%d degrees", max);
   /* millionths: the seventh decimal rounds */
   int64_t v = whole * 1000000 + (frac + 5) / 10;
-  MK_ENSURE(v <= (int64_t)max * 1000000, MK_EINVAL, e, "a coordinate must lie within ±%d degrees",
-            max);
   *out_e6 = neg ? -v : v;
 out:
   return rc;
