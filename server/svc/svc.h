@@ -315,6 +315,21 @@ int mk_svc_app_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_
 int mk_svc_app_get_db(mk_svc_ctx *ctx, mk_db *db, const char *id, json_t **out,
                       mk_err *e) MK_MUST_CHECK;
 
+/* ---- CA operators (svc/ca_operator.c) ---- */
+
+/* Platform operator: create an operator of CA ca_id with username (3..64 of
+ * [a-z0-9._-]) and a password meeting the policy. *out {id, ca_id,
+ * username, created_at}. MK_ECONFLICT when the username is taken. */
+int mk_svc_ca_operator_add(mk_svc_ctx *ctx, const char *ca_id, const char *username,
+                           const char *password, json_t **out, char *field,
+                           mk_err *e) MK_MUST_CHECK;
+/* Log in a CA operator: kind MK_SESSION_CA_OPERATOR (token for mkey ca) or
+ * MK_SESSION_CONSOLE (cookie; csrf receives the CSRF token). The same
+ * MK_EAUTH for an unknown user, a wrong password and a disabled account.
+ * *out {session_id, expires_at, ca_id, username}. */
+int mk_svc_ca_operator_login(mk_svc_ctx *ctx, int kind, const char *username,
+                             const char *password, char token[MK_SESSION_TOKEN_MAX], char *csrf,
+                             json_t **out, mk_err *e) MK_MUST_CHECK;
 /* ---- identity, platforms, 我的, help (svc/realname.c, platform.c, me.c,
  * help.c; docs/identity.md) ---- */
 
