@@ -9,6 +9,7 @@
 #   check_fails "what" cmd...      cmd must fail
 #   http METHOD PATH [curl args]   sets HTTP_STATUS, HTTP_BODY, HTTP_HEADERS
 #   json_get EXPR                  reads HTTP_BODY (or stdin with -) as JSON: python expr on `j`
+#   mk_verify PROFILE NAME ID      verify PROFILE's real name (sandbox CFCA accepts valid data)
 #   mk_done                        prints "N passed, M failed", exits non-zero on failure
 set -u
 
@@ -130,6 +131,12 @@ expect_problem() {
   expect_eq "$what: problem+json" "$(header Content-Type)" "application/problem+json"
   expect_eq "$what: type" "$(json_get 'j["type"]')" "$type"
   expect_eq "$what: status in body" "$(json_get 'j["status"]')" "$status"
+}
+
+# mk_verify PROFILE NAME ID_NUMBER: real-name verification of a logged-in
+# profile by CFCA (docs/identity.md lists what the sandbox refuses).
+mk_verify() {
+  "$MKEY" --profile "$1" realname --method cfca --name "$2" --id-number "$3" </dev/null >/dev/null
 }
 
 mk_done() {
