@@ -56,6 +56,10 @@ int cmd_profile(int argc, const char **argv, struct cli *ctx);
 int cmd_keytool(int argc, const char **argv, struct cli *ctx);
 int cmd_admin(int argc, const char **argv, struct cli *ctx);
 int cmd_ca(int argc, const char **argv, struct cli *ctx);
+int cmd_cert(int argc, const char **argv, struct cli *ctx);
+int cmd_enterprise(int argc, const char **argv, struct cli *ctx);
+int cmd_staff(int argc, const char **argv, struct cli *ctx);
+int cmd_auth(int argc, const char **argv, struct cli *ctx);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
@@ -63,6 +67,10 @@ extern const char cmd_profile_usage[];
 extern const char cmd_keytool_usage[];
 extern const char cmd_admin_usage[];
 extern const char cmd_ca_usage[];
+extern const char cmd_cert_usage[];
+extern const char cmd_enterprise_usage[];
+extern const char cmd_staff_usage[];
+extern const char cmd_auth_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 
