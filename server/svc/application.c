@@ -383,8 +383,13 @@ out:
   return rc;
 }
 
-/* Every attachment the CA requires is on the application. Personal
- * applications need no business licence. */
+/* Documents about an enterprise: a personal application needs none. */
+static int enterprise_document(const char *role) {
+  return strcmp(role, "business_license") == 0 || strcmp(role, "power_of_attorney") == 0;
+}
+
+/* Every attachment the CA requires is on the application, except the
+ * enterprise documents for a personal one. */
 static int check_required(mk_db *db, const char *id, const char *kind, const json_t *prof,
                           char *field, mk_err *e) {
   int rc = 0;
@@ -393,7 +398,7 @@ static int check_required(mk_db *db, const char *id, const char *kind, const jso
   json_t *req;
   json_array_foreach(json_object_get(prof, "attachments"), i, req) {
     const char *role = json_string_value(json_object_get(req, "id"));
-    if (role == NULL || (strcmp(kind, "personal") == 0 && strcmp(role, "business_license") == 0))
+    if (role == NULL || (strcmp(kind, "personal") == 0 && enterprise_document(role)))
       continue;
     int found = 0;
     MK_TRY(mk_db_prepare(db,
@@ -469,7 +474,9 @@ int mk_svc_app_create(mk_svc_ctx *ctx, mk_db *db, const mk_app_new *n, char id[M
       MK_FAIL(MK_EINVAL, e, "CA %s does not offer %d years", n->ca_id, n->years);
     }
   }
-  data = json_dumps(n->data ? n->data : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+  MK_ENSURE(n->data == NULL || json_is_object(n->data), MK_EINTERNAL, e,
+            "application data is an object");
+  data = n->data ? json_dumps(n->data, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
   MK_ENSURE_ALLOC(data, e);
   MK_TRY(mk_id_new(id, "apl", e));
   MK_TRY(mk_time_format(ctx->now(), ts, e));

@@ -51,7 +51,7 @@ int mk_svc_audit(mk_svc_ctx *ctx, mk_db *db, const char *action, const char *obj
        seqtext[24];
   int64_t seq = 1;
   MK_ENSURE(mk_db_in_tx(db), MK_EINTERNAL, e, "audit events are written inside a transaction");
-  detail_text = json_dumps(detail ? detail : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+  detail_text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
   MK_ENSURE_ALLOC(detail_text, e);
   MK_TRY(mk_db_prepare(db, "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1", &st, e));
   MK_TRY(found = mk_stmt_step(st, e));

@@ -27,7 +27,7 @@ int mk_svc_password_check_policy(const char *pw, mk_err *e) {
   int letter = 0, digit = 0;
   if (n < PW_MIN || n > PW_MAX)
     return mk_err_set(e, MK_EINVAL, "a password has %d to %d characters", PW_MIN, PW_MAX);
-  if (mk_utf8_valid_text(pw, n, 0) != 0)
+  if (!mk_utf8_valid_text(pw, n, 0))
     return mk_err_set(e, MK_EINVAL, "a password is UTF-8 text without control characters");
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)pw[i];
