@@ -67,6 +67,10 @@ int cmd_platform(int argc, const char **argv, struct cli *ctx);
 int cmd_me(int argc, const char **argv, struct cli *ctx);
 int cmd_help_center(int argc, const char **argv, struct cli *ctx);
 int cmd_cache(int argc, const char **argv, struct cli *ctx);
+int cmd_cert(int argc, const char **argv, struct cli *ctx);
+int cmd_enterprise(int argc, const char **argv, struct cli *ctx);
+int cmd_staff(int argc, const char **argv, struct cli *ctx);
+int cmd_auth(int argc, const char **argv, struct cli *ctx);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
@@ -84,6 +88,10 @@ extern const char cmd_platform_usage[];
 extern const char cmd_me_usage[];
 extern const char cmd_help_center_usage[];
 extern const char cmd_cache_usage[];
+extern const char cmd_cert_usage[];
+extern const char cmd_enterprise_usage[];
+extern const char cmd_staff_usage[];
+extern const char cmd_auth_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 

@@ -122,6 +122,7 @@ static const struct mk_route *const route_tables[] = {
     mk_routes_files,
     mk_routes_account,
     mk_routes_identity,
+    mk_routes_org,
     NULL,
 };
 
