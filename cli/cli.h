@@ -56,6 +56,10 @@ int cmd_profile(int argc, const char **argv, struct cli *ctx);
 int cmd_keytool(int argc, const char **argv, struct cli *ctx);
 int cmd_admin(int argc, const char **argv, struct cli *ctx);
 int cmd_ca(int argc, const char **argv, struct cli *ctx);
+int cmd_app(int argc, const char **argv, struct cli *ctx);
+int cmd_approve(int argc, const char **argv, struct cli *ctx);
+int cmd_refuse(int argc, const char **argv, struct cli *ctx);
+int cmd_messages(int argc, const char **argv, struct cli *ctx);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
@@ -63,6 +67,10 @@ extern const char cmd_profile_usage[];
 extern const char cmd_keytool_usage[];
 extern const char cmd_admin_usage[];
 extern const char cmd_ca_usage[];
+extern const char cmd_app_usage[];
+extern const char cmd_approve_usage[];
+extern const char cmd_refuse_usage[];
+extern const char cmd_messages_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 
@@ -158,5 +166,16 @@ const char *cli_server_url(const struct cli *ctx, const json_t *profile, const c
  * frees *out with mk_client_free.
  */
 int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) MK_MUST_CHECK;
+
+/* ---- shared by command groups ------------------------------------------------ */
+/* An application as text (cmd_app.c; `app show`, `ca show`). */
+void cli_print_application(const json_t *app);
+/* Upload a PNG or JPEG file as an attachment of the logged-in account; id
+ * receives its id (cmd_app.c). */
+int cli_upload_image(mk_client *c, const char *file, char id[MK_ID_MAX], mk_err *e) MK_MUST_CHECK;
+/* A password from file (private, 0600; "-": one line of stdin), or asked on
+ * the terminal when file is NULL; trailing newline dropped, wiped on failure
+ * (cmd_ca.c). */
+int cli_read_password(const char *file, char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
 
 #endif
