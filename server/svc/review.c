@@ -501,17 +501,17 @@ out:
 
 /* ---- CA logins, limited ------------------------------------------------------- */
 
-static int failures(mk_db *db, const char *scope, const char *subject, int64_t since,
-                    int64_t *count, mk_err *e) {
+/* Failed CA logins go into the sliding-window table of the account limits
+ * (rate_event, migration 0006) under buckets of their own. */
+#define BUCKET_MAX 96
+
+static int failures(mk_db *db, const char *bucket, int64_t since, int64_t *count, mk_err *e) {
   int rc = 0;
   mk_stmt *st = NULL;
-  MK_TRY(mk_db_prepare(db,
-                       "SELECT COUNT(*) FROM ca_login_failure WHERE scope = $1 AND subject = $2 "
-                       "AND at > $3",
-                       &st, e));
-  MK_TRY(mk_stmt_bind_text(st, 1, scope, e));
-  MK_TRY(mk_stmt_bind_text(st, 2, subject, e));
-  MK_TRY(mk_stmt_bind_int(st, 3, since, e));
+  MK_TRY(mk_db_prepare(db, "SELECT COUNT(*) FROM rate_event WHERE bucket = $1 AND at > $2", &st,
+                       e));
+  MK_TRY(mk_stmt_bind_text(st, 1, bucket, e));
+  MK_TRY(mk_stmt_bind_int(st, 2, since, e));
   MK_TRY(mk_stmt_step(st, e));
   *count = mk_stmt_int(st, 0);
 out:
@@ -519,21 +519,27 @@ out:
   return rc;
 }
 
-static int exec3(mk_db *db, const char *sql, const char *a, const char *b, int64_t t,
-                 mk_err *e) {
+/* sql with text $1 and, when t >= 0, integer $2. */
+static int exec_bucket(mk_db *db, const char *sql, const char *bucket, int64_t t, mk_err *e) {
   int rc = 0;
   mk_stmt *st = NULL;
   MK_TRY(mk_db_prepare(db, sql, &st, e));
-  int k = 1;
-  if (a != NULL)
-    MK_TRY(mk_stmt_bind_text(st, k++, a, e));
-  if (b != NULL)
-    MK_TRY(mk_stmt_bind_text(st, k++, b, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, bucket, e));
   if (t >= 0)
-    MK_TRY(mk_stmt_bind_int(st, k, t, e));
+    MK_TRY(mk_stmt_bind_int(st, 2, t, e));
   MK_TRY(mk_stmt_step(st, e));
 out:
   mk_stmt_finish(st);
+  return rc;
+}
+
+/* A failure in bucket, dropping the bucket's rows that left the window. */
+static int failure_add(mk_db *db, const char *bucket, int64_t now, mk_err *e) {
+  int rc = 0;
+  MK_TRY(exec_bucket(db, "DELETE FROM rate_event WHERE bucket = $1 AND at <= $2", bucket,
+                     now - MK_CA_LOGIN_WINDOW, e));
+  MK_TRY(exec_bucket(db, "INSERT INTO rate_event(bucket, at) VALUES ($1, $2)", bucket, now, e));
+out:
   return rc;
 }
 
@@ -556,12 +562,15 @@ int mk_svc_ca_login(mk_svc_ctx *ctx, int kind, const char *username, const char 
   mk_db *db = NULL;
   int64_t now = ctx->now(), nuser = 0, nremote = 0;
   const char *user = user_subject(username);
-  const char *remote =
-      ctx->caller.remote != NULL && ctx->caller.remote[0] != '\0' ? ctx->caller.remote : "local";
+  char ubucket[BUCKET_MAX], rbucket[BUCKET_MAX];
+  snprintf(ubucket, sizeof ubucket, "ca_login.user:%s", user);
+  snprintf(rbucket, sizeof rbucket, "ca_login.ip:%s",
+           ctx->caller.remote != NULL && ctx->caller.remote[0] != '\0' ? ctx->caller.remote
+                                                                         : "local");
   *out = NULL;
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
-  MK_TRY(failures(db, "username", user, now - MK_CA_LOGIN_WINDOW, &nuser, e));
-  MK_TRY(failures(db, "remote", remote, now - MK_CA_LOGIN_WINDOW, &nremote, e));
+  MK_TRY(failures(db, ubucket, now - MK_CA_LOGIN_WINDOW, &nuser, e));
+  MK_TRY(failures(db, rbucket, now - MK_CA_LOGIN_WINDOW, &nremote, e));
   MK_ENSURE(nuser < MK_CA_LOGIN_FAILS_USER && nremote < MK_CA_LOGIN_FAILS_REMOTE, MK_ERATE, e,
             "too many failed logins; try again in %d minutes", MK_CA_LOGIN_WINDOW / 60);
   /* The login takes a connection of its own. */
@@ -575,15 +584,10 @@ int mk_svc_ca_login(mk_svc_ctx *ctx, int kind, const char *username, const char 
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_begin(db, e));
   if (login_rc == 0) {
-    MK_TRY(exec3(db, "DELETE FROM ca_login_failure WHERE scope = 'username' AND subject = $1",
-                 user, NULL, -1, e));
+    MK_TRY(exec_bucket(db, "DELETE FROM rate_event WHERE bucket = $1", ubucket, -1, e));
   } else {
-    MK_TRY(exec3(db, "DELETE FROM ca_login_failure WHERE at <= $1", NULL, NULL,
-                 now - MK_CA_LOGIN_WINDOW, e));
-    MK_TRY(exec3(db, "INSERT INTO ca_login_failure(scope, subject, at) VALUES ('username', $1, $2)",
-                 user, NULL, now, e));
-    MK_TRY(exec3(db, "INSERT INTO ca_login_failure(scope, subject, at) VALUES ('remote', $1, $2)",
-                 remote, NULL, now, e));
+    MK_TRY(failure_add(db, ubucket, now, e));
+    MK_TRY(failure_add(db, rbucket, now, e));
     json_t *d = json_pack("{s:s}", "username", user);
     MK_ENSURE_ALLOC(d, e);
     rc = mk_svc_audit(ctx, db, "ca_operator.login_failed", "ca_operator", user, NULL, NULL, d, e);

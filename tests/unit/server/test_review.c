@@ -927,7 +927,7 @@ static void test_ca_login_limit(void **state) {
   OK(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "review pass 1", tok, NULL,
                      &out, &e));
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca_login_failure WHERE subject = 'zj.review'", NULL,
+  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.user:zj.review'", NULL,
                          NULL),
                    0);
   /* one address trying many usernames is stopped at its own limit */
@@ -952,16 +952,18 @@ static void test_ca_login_limit(void **state) {
   assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "Robert'); DROP", "x", tok,
                                   NULL, &out, &e),
                   MK_EAUTH);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca_login_failure WHERE subject = '(malformed)'",
+  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.user:(malformed)'",
                          NULL, NULL),
                    1);
-  /* failures age out of the table */
+  /* a bucket's failures age out as new ones come */
   now_value += MK_CA_LOGIN_WINDOW + 1;
-  as_anonymous("10.0.0.68");
+  as_anonymous("10.0.0.66");
   assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "nope nope 1",
                                   tok, NULL, &out, &e),
                   MK_EAUTH);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca_login_failure", NULL, NULL), 2);
+  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.ip:10.0.0.66'",
+                         NULL, NULL),
+                   1);
 }
 
 static void test_audit_chain(void **state) {
