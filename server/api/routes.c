@@ -123,6 +123,7 @@ static const struct mk_route *const route_tables[] = {
     mk_routes_account,
     mk_routes_identity,
     mk_routes_org,
+    mk_routes_review,
     NULL,
 };
 

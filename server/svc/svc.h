@@ -592,5 +592,94 @@ int mk_svc_change_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_e
 int mk_svc_change_closed(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
 int mk_svc_transfer_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a,
                              mk_err *e) MK_MUST_CHECK;
+/* ---- review: application lists, CA review, messages (svc/review.c,
+ * svc/message.c; docs/review.md, docs/messages.md) ---- */
+
+#define MK_SVC_LIST_MAX 100 /* items of one page */
+
+/* The calling account's applications, newest first: role "applicant" (its
+ * own; NULL means this) or "admin" (those of the enterprises it administers),
+ * state (may be NULL) one of the stored states, cursor (may be NULL) a
+ * next_cursor this gave. *out {items:[{id, kind, title, state, action,
+ * applicant {account_id, name, phone (masked)}, enterprise {id, name, uscc} |
+ * null, platform_id, ca_id, years, created_at, updated_at}], next_cursor}.
+ * MK_EINVAL naming field (role, state, cursor, limit). */
+int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const char *cursor,
+                    int64_t limit, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* event on application id in a transaction of its own, as the caller
+ * (mk_svc_app_transition says who may and when); *out the application as it
+ * is then (mk_svc_app_get). reason for rejections. body is the resubmission
+ * {changes?, attachments?: [{role, id}]} (may be NULL): changes replace
+ * scalar keys the data has (same type; ids are not changeable; ID numbers,
+ * USCCs, phones and person names validated by key), attachments replace
+ * those of the same role. */
+int mk_svc_app_act(mk_svc_ctx *ctx, const char *id, int event, const char *reason,
+                   const json_t *body, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* CA operator: its CA's applications in state (NULL: awaiting_ca; only
+ * states after the CA step), oldest in that state first. *out {items:[{id,
+ * kind, title, state, applicant {account_id, name, phone, id_number} (both
+ * masked), enterprise {id, name, uscc} | null, platform_id, years,
+ * attachments (a count), created_at, updated_at}], next_cursor}. */
+int mk_svc_ca_queue(mk_svc_ctx *ctx, const char *state, const char *cursor, int64_t limit,
+                    json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* CA operator: one application of its CA as mk_svc_app_get, plus
+ * applicant.id_number (masked) and each attachment's url. MK_ENOTFOUND for
+ * another CA's application or one that never reached the CA. */
+int mk_svc_ca_app_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* CA operator: the bytes of attachment att of application id (only one that
+ * application carries). *data is the caller's (free). */
+int mk_svc_ca_app_attachment(mk_svc_ctx *ctx, const char *id, const char *att,
+                             unsigned char **data, size_t *len, char media_type[16],
+                             mk_err *e) MK_MUST_CHECK;
+/* mk_svc_ca_operator_login behind a limit on failures: at most
+ * MK_CA_LOGIN_FAILS_USER per username and MK_CA_LOGIN_FAILS_REMOTE per
+ * client address (ctx->caller.remote) within MK_CA_LOGIN_WINDOW seconds,
+ * then MK_ERATE until older failures leave the window. A success clears the
+ * username's failures. For `mkey ca login` and the console's login. */
+#define MK_CA_LOGIN_WINDOW (15 * 60)
+#define MK_CA_LOGIN_FAILS_USER 5
+#define MK_CA_LOGIN_FAILS_REMOTE 20
+int mk_svc_ca_login(mk_svc_ctx *ctx, int kind, const char *username, const char *password,
+                    char token[MK_SESSION_TOKEN_MAX], char *csrf, json_t **out,
+                    mk_err *e) MK_MUST_CHECK;
+
+/* The calling account's messages, newest first: seq > after (may be NULL),
+ * below cursor (may be NULL; a next_cursor this gave), unread_only. *out
+ * {items:[{id, seq, type, title, body, application_id, action, read_at,
+ * created_at}], next_cursor, unread_count, last_seq}. */
+int mk_svc_message_list(mk_svc_ctx *ctx, int unread_only, const char *after, const char *cursor,
+                        int64_t limit, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* One message of the caller; the first reading marks it read. */
+int mk_svc_message_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Mark the caller's unread messages read, up to seq up_to (0: all). *out
+ * {marked, unread_count, last_seq}. */
+int mk_svc_message_read_all(mk_svc_ctx *ctx, int64_t up_to, json_t **out,
+                            mk_err *e) MK_MUST_CHECK;
+
+/* Long-poll notifier (one process; docs/messages.md). mk_svc_message_post
+ * remembers, per thread, whom it wrote to; whoever owns the transactions
+ * calls mk_svc_message_flush once they are committed or rolled back (the
+ * HTTP server does after every handler; other threads that post must too),
+ * which wakes the watches of those accounts. A waiter takes the account's
+ * version before it reads the store and passes it to watch: a post flushed
+ * in between fires the watch at once. fn runs exactly once per watch (on a
+ * post, at deadline_ms of mk_time_mono_ms, by fire or wake_owner, or when
+ * the notifier stops), on some thread, with the notifier's lock held: it
+ * must be quick and must not call back into the notifier. */
+typedef struct mk_svc_watch mk_svc_watch;
+typedef void (*mk_svc_wake_fn)(void *arg);
+int mk_svc_message_notifier_start(mk_err *e) MK_MUST_CHECK; /* counted: start/stop pairs */
+void mk_svc_message_notifier_stop(void);
+uint64_t mk_svc_message_version(const char *account_id);
+/* *out is the caller's: mk_svc_message_unwatch it once fired or unwanted. */
+int mk_svc_message_watch(const char *account_id, uint64_t version, int64_t deadline_ms,
+                         const void *owner, mk_svc_wake_fn fn, void *arg, mk_svc_watch **out,
+                         mk_err *e) MK_MUST_CHECK;
+void mk_svc_message_fire(mk_svc_watch *w);       /* now, unless it fired already */
+void mk_svc_message_unwatch(mk_svc_watch *w);    /* NULL does nothing */
+void mk_svc_message_wake_owner(const void *owner); /* fire every watch of owner */
+void mk_svc_message_notify(const char *account_id); /* NULL: every account */
+void mk_svc_message_pending(const char *account_id); /* what mk_svc_message_post calls */
+void mk_svc_message_flush(void);
 
 #endif
