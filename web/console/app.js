@@ -216,6 +216,7 @@
     $('whoami-user').textContent = who.username;
     $('whoami-ca').textContent = (casById[who.ca_id] && casById[who.ca_id].name) || who.ca_name || who.ca_id;
     $('whoami').hidden = false;
+    if (view.queue.hidden && view.detail.hidden) show('queue');
   }
 
   async function loadCas() {
@@ -239,6 +240,7 @@
     lastState = state;
     $('state-filter').value = state;
     $('queue-title').textContent = state ? STATES[state] || state : '全部申请';
+    show('queue');
     if (!more) queueCursor = null;
     const q = new URLSearchParams();
     if (state) q.set('state', state);
@@ -269,7 +271,6 @@
     }
     $('queue-empty').hidden = tbody.rows.length > 0;
     $('queue-more').hidden = !queueCursor;
-    show('queue');
   }
 
   // ---- detail ----
@@ -444,7 +445,9 @@
     $('logout').addEventListener('click', logout);
     $('state-filter').addEventListener('change', () => {
       clearNotice();
-      location.hash = '#/queue?state=' + encodeURIComponent($('state-filter').value);
+      const h = '#/queue?state=' + encodeURIComponent($('state-filter').value);
+      if (location.hash === h) route();
+      else location.hash = h;
     });
     $('refresh').addEventListener('click', () => { clearNotice(); route(); });
     $('queue-more').addEventListener('click', () => showQueue(queueState(), true).catch(fail));
