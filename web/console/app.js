@@ -16,6 +16,11 @@
     paid: '已支付',
     issued: '已签发',
     cancelled: '已撤销',
+    // passed through, kept in the history
+    submitted: '已提交',
+    admin_approved: '管理员已同意',
+    ca_approved: 'CA 审核通过',
+    resubmitted: '已重新提交',
   };
   const EVENTS = {
     submit: '提交申请',
@@ -25,8 +30,27 @@
     ca_reject: 'CA 驳回',
     resubmit: '重新提交',
     cancel: '撤销申请',
+    forward_to_admin: '转企业管理员',
+    forward_to_ca: '提交 CA 审核',
+    auto_approve: '自动审核通过',
+    request_payment: '等待支付',
     pay: '支付',
     issue: '签发',
+  };
+  // Keys of an application's data, as the forms name them.
+  const DATA_KEYS = {
+    name: '姓名',
+    id_number: '身份证号',
+    phone: '手机号',
+    enterprise: '企业名称',
+    enterprise_name: '企业名称',
+    uscc: '统一社会信用代码',
+    legal_name: '法定代表人',
+    legal_id: '法定代表人身份证号',
+    legal_id_number: '法定代表人身份证号',
+    admin_name: '管理员姓名',
+    admin_phone: '管理员手机号',
+    permissions: '授权权限',
   };
   const STATUS_TEXT = {
     400: '请求无效',
@@ -45,6 +69,7 @@
 
   let me = null; // {username, ca_id, ca_name}
   let casById = {}; // from GET /v1/cas: names and attachment names
+  const platformNames = {}; // platform id → name, from GET /v1/platforms/{id}
   let blobUrls = [];
   let queueCursor = null;
   let lastState = 'awaiting_ca'; // the queue's filter, for 返回列表
@@ -277,8 +302,31 @@
 
   let current = null; // the application shown
 
+  function actorLabel(a, actor) {
+    if (!actor) return '';
+    if (a.applicant && actor === a.applicant.account_id) return '申请人';
+    if (actor === 'system') return '系统';
+    if (actor.startsWith('cop_')) return 'CA 审核员 ' + actor;
+    if (actor.startsWith('acc_')) return '企业管理员';
+    return actor;
+  }
+
+  // The platform's name for its id; the id when it cannot be had.
+  async function platformName(id) {
+    if (!id) return null;
+    if (platformNames[id]) return platformNames[id];
+    try {
+      const p = await request('GET', '/v1/platforms/' + encodeURIComponent(id));
+      platformNames[id] = p.name ? p.name + '（' + id + '）' : id;
+    } catch (_) {
+      return id;
+    }
+    return platformNames[id];
+  }
+
   async function showDetail(id) {
     const a = await api('GET', '/v1/ca/applications/' + encodeURIComponent(id));
+    const platform = await platformName(a.platform_id);
     current = a;
     dropBlobs();
     $('detail-title').textContent = (a.title || a.kind || '申请') + ' · ' + a.id;
@@ -295,12 +343,12 @@
       field(dl, '统一社会信用代码', a.enterprise.uscc);
     }
     field(dl, 'CA', (casById[a.ca_id] && casById[a.ca_id].name) || a.ca_id);
-    field(dl, '交易平台', a.platform_id);
+    field(dl, '交易平台', platform);
     field(dl, '有效期', a.years ? a.years + ' 年' : null);
     if (a.data && typeof a.data === 'object') {
       for (const [k, v] of Object.entries(a.data)) {
         if (v === null || typeof v === 'object') continue;
-        field(dl, k, v);
+        field(dl, DATA_KEYS[k] || k, v);
       }
     }
     field(dl, '提交时间', when(a.created_at));
@@ -310,9 +358,11 @@
     hist.replaceChildren();
     for (const h of a.history || []) {
       const li = document.createElement('li');
+      const from = h.from ? (STATES[h.from] || h.from) + ' ' : '';
+      const to = h.to ? '→ ' + (STATES[h.to] || h.to) : '';
+      const who = actorLabel(a, h.actor);
       li.textContent = when(h.at) + ' ' + (EVENTS[h.event] || h.event) +
-        (h.from || h.to ? '：' + (STATES[h.from] || text(h.from)) + ' → ' + (STATES[h.to] || text(h.to)) : '') +
-        (h.actor ? '（' + h.actor + '）' : '');
+        (from || to ? '：' + from + to : '') + (who ? '（' + who + '）' : '');
       if (h.reason) {
         const r = document.createElement('span');
         r.className = 'reason';
