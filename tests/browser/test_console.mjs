@@ -154,7 +154,8 @@ async function imageShown(page) {
   });
 }
 
-const launchArgs = [];
+// Small /dev/shm in containers must not crash the renderer.
+const launchArgs = ['--disable-dev-shm-usage'];
 if (typeof process.getuid === 'function' && process.getuid() === 0) launchArgs.push('--no-sandbox');
 try {
   browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs, headless: true });
