@@ -14,11 +14,13 @@
 
 const char cmd_admin_usage[] =
     "usage: mkey admin login --token-file FILE\n"
+    "       mkey admin sms-outbox --phone N\n"
     "\n"
     "login reads the platform operator token from FILE (mkeyd writes it to\n"
     "DATA/admin.token at first start; the file must be private, 0600), checks it\n"
     "with the server, and keeps it in this profile with the server's URL.\n"
-    "--json prints {\"server\",\"role\"}.\n";
+    "--json prints {\"server\",\"role\"}.\n"
+    "sms-outbox lists the sandbox SMS messages sent to N, newest first (--json: an array).\n";
 
 static int admin_login(int argc, const char **argv, struct cli *ctx) {
   const char *file = NULL;
@@ -87,5 +89,7 @@ int cmd_admin(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(cmd_admin_usage, "admin needs a subcommand");
   if (strcmp(argv[1], "login") == 0)
     return admin_login(argc - 1, argv + 1, ctx);
+  if (strcmp(argv[1], "sms-outbox") == 0)
+    return cli_admin_sms_outbox(argc - 1, argv + 1, ctx, cmd_admin_usage);
   return cli_usage_error(cmd_admin_usage, "unknown admin subcommand '%s'", argv[1]);
 }

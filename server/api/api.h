@@ -87,6 +87,8 @@ enum mk_route_auth {
 extern const struct mk_route mk_routes_system[]; /* routes.c */
 extern const struct mk_route mk_routes_ca[];     /* routes_ca.c */
 extern const struct mk_route mk_routes_files[];  /* routes_files.c */
+extern const struct mk_route mk_routes_account[]; /* routes_account.c */
+extern const struct mk_route mk_routes_identity[]; /* routes_identity.c */
 extern const struct mk_route mk_routes_console[]; /* routes_console.c */
 
 /* Every route of every table, ending with {NULL}. */
