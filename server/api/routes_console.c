@@ -64,15 +64,15 @@ static int post_session(mk_req *req, mk_resp *resp, mk_err *e) {
   json_t *body = NULL, *out = NULL;
   char token[MK_SESSION_TOKEN_MAX] = "", csrf[MK_SESSION_TOKEN_MAX] = "";
   const char *username = NULL, *password = NULL;
-  int64_t retry_after = 0;
   MK_TRY(same_site_only(req, e));
   MK_TRY(mk_api_body_object(req, &body, e));
   MK_TRY(mk_json_only_keys(body, allowed, req->problem_field, e));
   MK_TRY(mk_json_get_str(body, "username", 1, 64, &username, req->problem_field, e));
   MK_TRY(mk_json_get_str(body, "password", 1, 1024, &password, req->problem_field, e));
-  rc = mk_svc_console_login(&req->svc, username, password, token, csrf, &out, &retry_after, e);
+  rc = mk_svc_ca_login(&req->svc, MK_SESSION_CONSOLE, username, password, token, csrf, &out, e);
   if (rc == MK_ERATE) {
-    /* Answered here rather than as an error, to say when to come back. */
+    /* Answered here rather than as an error, to say when to come back: by
+     * then every failure counted now has left the window. */
     char secs[24];
     int status;
     const char *type, *title;
@@ -81,7 +81,7 @@ static int post_session(mk_req *req, mk_resp *resp, mk_err *e) {
     MK_ENSURE_ALLOC(resp->json, e);
     resp->status = status;
     resp->content_type = "application/problem+json";
-    snprintf(secs, sizeof secs, "%lld", (long long)retry_after);
+    snprintf(secs, sizeof secs, "%d", MK_CA_LOGIN_WINDOW);
     rc = mk_api_resp_header(resp, "Retry-After", secs, e);
     goto out;
   }

@@ -6,6 +6,8 @@
 //   CONSOLE_PASSWORD  and password
 //   APP_ID            an application of the operator's CA awaiting review
 //   APPLICANT_NAME    the applicant's verified name
+//   FORM_RGB          the colour (hex) at the centre of the application
+//                     form image the applicant uploaded for this phase
 //   CHROMIUM          the browser (Debian's chromium)
 //   ARTIFACTS         where a failing step leaves a screenshot (optional)
 // Usage: node test_console.mjs reject | approve
@@ -41,6 +43,7 @@ const user = env('CONSOLE_USER');
 const password = env('CONSOLE_PASSWORD');
 const appId = env('APP_ID');
 const applicantName = env('APPLICANT_NAME');
+const formRgb = env('FORM_RGB');
 const chromiumPath = env('CHROMIUM');
 const artifacts = process.env.ARTIFACTS || '';
 
@@ -148,10 +151,21 @@ async function imageShown(page) {
   });
   const src = await img.getAttribute('src');
   assert.ok(src.startsWith('blob:'), `image src is ${src}`);
-  return page.evaluate(() => {
+  // The picture is the applicant's upload: its centre has the colour drawn there.
+  const shown = await page.evaluate(() => {
     const i = document.querySelector('#attachments img');
-    return { w: i.naturalWidth, h: i.naturalHeight };
+    const c = document.createElement('canvas');
+    c.width = i.naturalWidth;
+    c.height = i.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(i, 0, 0);
+    const p = g.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+    return { w: i.naturalWidth, h: i.naturalHeight, rgb: [p[0], p[1], p[2]] };
   });
+  const want = [0, 2, 4].map((k) => parseInt(formRgb.slice(k, k + 2), 16));
+  assert.ok(shown.rgb.every((v, k) => Math.abs(v - want[k]) <= 8),
+    `centre pixel ${shown.rgb} is not #${formRgb}`);
+  return shown;
 }
 
 // Small /dev/shm in containers must not crash the renderer.
@@ -231,7 +245,7 @@ if (phase === 'reject') {
     assert.ok(await page.isVisible('#reject'));
   });
 
-  await step('the attachment image is fetched and rendered from a blob: URL (naturalWidth > 0)', async () => {
+  await step('the attachment image is fetched and rendered from a blob: URL (naturalWidth > 0, the uploaded picture)', async () => {
     const { w, h } = await imageShown(page);
     assert.ok(w > 0 && h > 0, `${w}x${h}`);
   });
@@ -284,7 +298,7 @@ if (phase === 'reject') {
     assert.equal(await row.$eval('.state', (s) => s.dataset.state), 'awaiting_ca');
   });
 
-  await step('申请详情 shows the earlier rejection in its history, and the new attachment', async () => {
+  await step('申请详情 shows the earlier rejection in its history, and the new form image', async () => {
     await openDetail(page);
     const history = await page.textContent('#history');
     assert.ok(history.includes('驳回'), history);

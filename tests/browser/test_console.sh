@@ -83,11 +83,11 @@ expect_eq "the application awaits the CA" "$(json_get 'j["state"]' - <"$MK_TMP/o
 # ---- the browser ------------------------------------------------------------
 # Runs one phase of test_console.mjs with its output shown, and adds its
 # counts to this script's.
-browser_phase() {
+browser_phase() { # phase form-colour
   local phase=$1 out="$MK_TMP/node-$1.out" rc=0
   (cd "$HERE" && MKEY_URL="$MK_URL" CONSOLE_USER="$CONSOLE_USER" \
     CONSOLE_PASSWORD="$CONSOLE_PASSWORD" APP_ID="$APP_ID" APPLICANT_NAME="$APPLICANT_NAME" \
-    CHROMIUM="$CHROMIUM" ARTIFACTS="$ARTIFACTS" ASAN_OPTIONS= UBSAN_OPTIONS= \
+    FORM_RGB="$2" CHROMIUM="$CHROMIUM" ARTIFACTS="$ARTIFACTS" ASAN_OPTIONS= UBSAN_OPTIONS= \
     node test_console.mjs "$phase") >"$out" 2>&1 || rc=$?
   grep -v '^[0-9]* passed, [0-9]* failed$' "$out"
   local p f
@@ -101,12 +101,12 @@ browser_phase() {
 
 if [ "$MK_FAILED" -ne 0 ] || [ -z "$APP_ID" ]; then
   fail "the browser phases need the operator and the application above"
-elif browser_phase reject; then
+elif browser_phase reject c0392b; then
   check "alice resubmits with a new form" \
     "$MKEY" --profile alice --json app resubmit "$APP_ID" --form "$D/form2.png"
   expect_eq "the resubmitted application awaits the CA again" \
     "$(json_get 'j["state"]' - <"$MK_TMP/out")" "awaiting_ca"
-  browser_phase approve
+  browser_phase approve 1d4ed8
 fi
 
 # ---- what the applicant sees --------------------------------------------------

@@ -1,8 +1,8 @@
 /* Web console sessions without HTTP: a login gives a cookie token and a
- * CSRF token that authenticate together; failed logins are bounded per
- * username and per address, with the wait told; a success clears its
- * username's count but not its address's; a renewed CSRF token replaces the
- * old one, for console sessions only; who-am-I. */
+ * CSRF token that authenticate together; the same answer for every wrong
+ * credential; console and `mkey ca` logins share one bound on failures; a
+ * renewed CSRF token replaces the old one, for console sessions only;
+ * who-am-I. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,18 +112,19 @@ static int teardown(void **state) {
 
 static int reset(void **state) {
   (void)state;
-  mk_svc_console_limits_reset();
+  sql("DELETE FROM rate_event WHERE bucket LIKE $1", "ca_login.%");
   now_value = 1796000000;
   return 0;
 }
 
-/* One login attempt; its code, with the tokens and the wait. */
-static int try_login(const char *user, const char *pw, char token[MK_SESSION_TOKEN_MAX],
-                     char csrf[MK_SESSION_TOKEN_MAX], int64_t *retry) {
+/* One console login attempt (kind MK_SESSION_CONSOLE, or the bearer kind of
+ * mkey ca when csrf is NULL); its code. */
+static int try_kind(const char *user, const char *pw, char token[MK_SESSION_TOKEN_MAX],
+                    char *csrf) {
   mk_err e = {0};
   json_t *out = NULL;
-  int64_t r = -1;
-  int rc = mk_svc_console_login(&fx.ctx, user, pw, token, csrf, &out, &r, &e);
+  int rc = mk_svc_ca_login(&fx.ctx, csrf ? MK_SESSION_CONSOLE : MK_SESSION_CA_OPERATOR, user, pw,
+                           token, csrf, &out, &e);
   if (rc == 0) {
     assert_non_null(out);
     assert_string_equal(json_string_value(json_object_get(out, "username")), user);
@@ -134,9 +135,12 @@ static int try_login(const char *user, const char *pw, char token[MK_SESSION_TOK
   if (rc == MK_EAUTH)
     assert_string_equal(e.msg, "wrong username or password");
   json_decref(out);
-  if (retry)
-    *retry = r;
   return rc;
+}
+
+static int try_login(const char *user, const char *pw, char token[MK_SESSION_TOKEN_MAX],
+                     char csrf[MK_SESSION_TOKEN_MAX]) {
+  return try_kind(user, pw, token, csrf);
 }
 
 static void test_login_tokens(void **state) {
@@ -144,7 +148,7 @@ static void test_login_tokens(void **state) {
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
   mk_err e = {0};
   from("192.0.2.1");
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, NULL));
+  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf));
   assert_true(strlen(token) >= 43 && strlen(csrf) >= 43);
   assert_string_not_equal(token, csrf);
   /* the cookie alone reads; a change needs the CSRF token too */
@@ -166,81 +170,34 @@ static void test_login_tokens(void **state) {
                    1);
   /* the same answer for an unknown user, a wrong password, a disabled account */
   from("192.0.2.1");
-  assert_mk_fails(try_login("nobody.here", PASSWORD, token, csrf, NULL), MK_EAUTH);
-  assert_mk_fails(try_login("zj.reviewer", "wrong password 1", token, csrf, NULL), MK_EAUTH);
-  assert_mk_fails(try_login("no such user at all!", PASSWORD, token, csrf, NULL), MK_EAUTH);
+  assert_mk_fails(try_login("nobody.here", PASSWORD, token, csrf), MK_EAUTH);
+  assert_mk_fails(try_login("zj.reviewer", "wrong password 1", token, csrf), MK_EAUTH);
+  assert_mk_fails(try_login("no such user at all!", PASSWORD, token, csrf), MK_EAUTH);
   sql("UPDATE ca_operator SET disabled_at = '2026-11-30T00:00:00Z' WHERE username = $1",
       "js.reviewer");
-  assert_mk_fails(try_login("js.reviewer", PASSWORD, token, csrf, NULL), MK_EAUTH);
+  assert_mk_fails(try_login("js.reviewer", PASSWORD, token, csrf), MK_EAUTH);
   sql("UPDATE ca_operator SET disabled_at = NULL WHERE username = $1", "js.reviewer");
-  assert_mk_ok(try_login("js.reviewer", PASSWORD, token, csrf, NULL));
+  assert_mk_ok(try_login("js.reviewer", PASSWORD, token, csrf));
 }
 
-static void test_username_limit(void **state) {
+/* Failures through the console and through mkey ca count together. */
+static void test_shared_limit(void **state) {
   (void)state;
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
-  int64_t retry = -1;
   from("192.0.2.10");
-  for (int i = 0; i < MK_CONSOLE_FAIL_MAX_USER; i++)
-    assert_mk_fails(try_login("zj.reviewer", "wrong password 1", token, csrf, &retry), MK_EAUTH);
-  assert_int_equal(retry, 0);
-  /* now refused whatever the password, from any address, with the wait */
-  assert_mk_fails(try_login("zj.reviewer", PASSWORD, token, csrf, &retry), MK_ERATE);
-  assert_int_equal(retry, MK_CONSOLE_FAIL_WINDOW);
+  for (int i = 0; i < MK_CA_LOGIN_FAILS_USER; i++)
+    assert_mk_fails(i % 2 ? try_kind("zj.reviewer", "wrong password 1", token, NULL)
+                          : try_login("zj.reviewer", "wrong password 1", token, csrf),
+                    MK_EAUTH);
+  /* now refused whatever the password, from any address, either way */
+  assert_mk_fails(try_login("zj.reviewer", PASSWORD, token, csrf), MK_ERATE);
   from("198.51.100.7");
-  now_value += 60;
-  assert_mk_fails(try_login("zj.reviewer", PASSWORD, token, csrf, &retry), MK_ERATE);
-  assert_int_equal(retry, MK_CONSOLE_FAIL_WINDOW - 60);
+  assert_mk_fails(try_kind("zj.reviewer", PASSWORD, token, NULL), MK_ERATE);
   /* another username is not held up */
-  assert_mk_ok(try_login("zj.second", PASSWORD, token, csrf, NULL));
+  assert_mk_ok(try_login("zj.second", PASSWORD, token, csrf));
   /* once the window has passed, the right password works again */
-  now_value += MK_CONSOLE_FAIL_WINDOW;
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, &retry));
-  assert_int_equal(retry, 0);
-}
-
-static void test_success_clears_username_only(void **state) {
-  (void)state;
-  char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
-  from("192.0.2.20");
-  for (int i = 0; i < MK_CONSOLE_FAIL_MAX_USER - 1; i++)
-    assert_mk_fails(try_login("zj.reviewer", "wrong password 1", token, csrf, NULL), MK_EAUTH);
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, NULL));
-  /* the username starts again: as many failures as before are allowed */
-  for (int i = 0; i < MK_CONSOLE_FAIL_MAX_USER - 1; i++)
-    assert_mk_fails(try_login("zj.reviewer", "wrong password 1", token, csrf, NULL), MK_EAUTH);
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, NULL));
-  /* the address kept its count: 2 * (MAX_USER - 1) failures so far */
-  int left = MK_CONSOLE_FAIL_MAX_REMOTE - 2 * (MK_CONSOLE_FAIL_MAX_USER - 1);
-  assert_true(left > 0);
-  for (int i = 0; i < left; i++) {
-    char user[32];
-    snprintf(user, sizeof user, "guess.%d", i);
-    assert_mk_fails(try_login(user, "wrong password 1", token, csrf, NULL), MK_EAUTH);
-  }
-  assert_mk_fails(try_login("zj.second", PASSWORD, token, csrf, NULL), MK_ERATE);
-}
-
-static void test_address_limit(void **state) {
-  (void)state;
-  char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
-  int64_t retry = -1;
-  from("2001:db8::5");
-  for (int i = 0; i < MK_CONSOLE_FAIL_MAX_REMOTE; i++) {
-    char user[32];
-    snprintf(user, sizeof user, "spray.%d", i);
-    assert_mk_fails(try_login(user, "wrong password 1", token, csrf, NULL), MK_EAUTH);
-  }
-  now_value += 100;
-  assert_mk_fails(try_login("zj.reviewer", PASSWORD, token, csrf, &retry), MK_ERATE);
-  assert_int_equal(retry, MK_CONSOLE_FAIL_WINDOW - 100);
-  /* another address may still log in */
-  from("2001:db8::6");
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, NULL));
-  /* the window ends for the first address too */
-  from("2001:db8::5");
-  now_value += MK_CONSOLE_FAIL_WINDOW;
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, NULL));
+  now_value += MK_CA_LOGIN_WINDOW + 1;
+  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf));
 }
 
 static void test_csrf_renew(void **state) {
@@ -248,7 +205,7 @@ static void test_csrf_renew(void **state) {
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX], fresh[MK_SESSION_TOKEN_MAX];
   mk_err e = {0};
   from("192.0.2.30");
-  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf, NULL));
+  assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf));
   from("192.0.2.30");
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 0, NULL, &e));
   int64_t before = count("SELECT count(*) FROM audit_event WHERE action = $1",
@@ -303,7 +260,7 @@ static void test_whoami(void **state) {
   from("192.0.2.40");
   assert_mk_fails(mk_svc_console_session(&fx.ctx, &out, &e), MK_EAUTH);
   assert_null(out);
-  assert_mk_ok(try_login("js.reviewer", PASSWORD, token, csrf, NULL));
+  assert_mk_ok(try_login("js.reviewer", PASSWORD, token, csrf));
   from("192.0.2.40");
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 0, NULL, &e));
   assert_mk_ok(mk_svc_console_session(&fx.ctx, &out, &e));
@@ -319,9 +276,7 @@ static void test_whoami(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_login_tokens, reset),
-      cmocka_unit_test_setup(test_username_limit, reset),
-      cmocka_unit_test_setup(test_success_clears_username_only, reset),
-      cmocka_unit_test_setup(test_address_limit, reset),
+      cmocka_unit_test_setup(test_shared_limit, reset),
       cmocka_unit_test_setup(test_csrf_renew, reset),
       cmocka_unit_test_setup(test_whoami, reset),
   };
