@@ -62,6 +62,11 @@ int cmd_password(int argc, const char **argv, struct cli *ctx);
 int cmd_phone(int argc, const char **argv, struct cli *ctx);
 int cmd_wechat(int argc, const char **argv, struct cli *ctx);
 int cli_admin_sms_outbox(int argc, const char **argv, struct cli *ctx, const char *usage);
+int cmd_realname(int argc, const char **argv, struct cli *ctx);
+int cmd_platform(int argc, const char **argv, struct cli *ctx);
+int cmd_me(int argc, const char **argv, struct cli *ctx);
+int cmd_help_center(int argc, const char **argv, struct cli *ctx);
+int cmd_cache(int argc, const char **argv, struct cli *ctx);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
@@ -74,6 +79,11 @@ extern const char cmd_logout_usage[];
 extern const char cmd_password_usage[];
 extern const char cmd_phone_usage[];
 extern const char cmd_wechat_usage[];
+extern const char cmd_realname_usage[];
+extern const char cmd_platform_usage[];
+extern const char cmd_me_usage[];
+extern const char cmd_help_center_usage[];
+extern const char cmd_cache_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 
@@ -169,5 +179,14 @@ const char *cli_server_url(const struct cli *ctx, const json_t *profile, const c
  * frees *out with mk_client_free.
  */
 int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) MK_MUST_CHECK;
+
+/* ---- cache and queries (cmd_cache.c) ------------------------------------ */
+
+/* Write v as <profile>/cache/<name>.json (name: [a-z0-9-]+), 0600; what
+ * `mkey cache clear` removes. Best effort: -1 on any failure. */
+int cli_cache_put(const struct cli *ctx, const char *name, const json_t *v);
+/* Percent-encode in (RFC 3986: all but unreserved characters) for a query
+ * string; -1 when it does not fit cap. */
+int cli_query_escape(const char *in, char *out, size_t cap);
 
 #endif

@@ -47,6 +47,39 @@ static int parse_long(const char *v, long min, long max, long *out) {
   return 0;
 }
 
+/* The real-name provider and the service phone (docs/identity.md). */
+static int config_set_identity(mk_config *c, const char *key, const char *value,
+                               const char *source, mk_err *e) {
+  long n;
+  if (strcmp(key, "realname") == 0) {
+    if (*value != '\0' && strcmp(value, "sandbox") != 0 && strcmp(value, "http") != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: realname must be sandbox or http", source);
+    return set_str(c->realname, sizeof c->realname, key, value, source, e);
+  }
+  if (strcmp(key, "realname_url") == 0) {
+    if (*value != '\0' && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: realname_url must start with http:// or https://",
+                        source);
+    return set_str(c->realname_url, sizeof c->realname_url, key, value, source, e);
+  }
+  if (strcmp(key, "realname_token_file") == 0)
+    return set_str(c->realname_token_file, sizeof c->realname_token_file, key, value, source, e);
+  if (strcmp(key, "realname_timeout_ms") == 0) {
+    if (parse_long(value, 100, 120000, &n) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: realname_timeout_ms must be 100 to 120000", source);
+    c->realname_timeout_ms = (int)n;
+    return 0;
+  }
+  if (strcmp(key, "service_phone") == 0) {
+    size_t len = strlen(value);
+    if (len < 3 || len > 20 || strspn(value, "0123456789-+ ") != len)
+      return mk_err_set(e, MK_EINVAL,
+                        "%s: service_phone is 3 to 20 digits, '-', '+' or spaces", source);
+    return set_str(c->service_phone, sizeof c->service_phone, key, value, source, e);
+  }
+  return mk_err_set(e, MK_EINVAL, "%s: unknown setting '%s'", source, key);
+}
+
 int mk_config_set(mk_config *c, const char *key, const char *value, const char *source,
                   mk_err *e) {
   long n;
@@ -109,6 +142,8 @@ int mk_config_set(mk_config *c, const char *key, const char *value, const char *
     return set_str(c->wechat_appid, sizeof c->wechat_appid, key, value, source, e);
   if (strcmp(key, "wechat_secret_file") == 0)
     return set_str(c->wechat_secret_file, sizeof c->wechat_secret_file, key, value, source, e);
+  if (strncmp(key, "realname", 8) == 0 || strcmp(key, "service_phone") == 0)
+    return config_set_identity(c, key, value, source, e);
   if (strcmp(key, "log_level") == 0) {
     int lvl = mk_log_level_parse(value);
     if (lvl < 0)
@@ -202,6 +237,10 @@ static const struct {
     {"MKEYD_SMS_PHONE_LIMIT", "sms_phone_limit"}, {"MKEYD_SMS_IP_LIMIT", "sms_ip_limit"},
     {"MKEYD_WECHAT_PROVIDER", "wechat_provider"}, {"MKEYD_WECHAT_URL", "wechat_url"},
     {"MKEYD_WECHAT_APPID", "wechat_appid"}, {"MKEYD_WECHAT_SECRET_FILE", "wechat_secret_file"},
+    {"MKEYD_REALNAME", "realname"}, {"MKEYD_REALNAME_URL", "realname_url"},
+    {"MKEYD_REALNAME_TOKEN_FILE", "realname_token_file"},
+    {"MKEYD_REALNAME_TIMEOUT_MS", "realname_timeout_ms"},
+    {"MKEYD_SERVICE_PHONE", "service_phone"},
 };
 
 /* Flags: --data DIR; --sandbox (boolean); --no-sandbox; --key=value also. */
@@ -230,6 +269,8 @@ static void defaults(mk_config *c) {
   c->threads = 4;
   c->body_max = 1u << 20;
   c->log_level = MK_LOG_INFO;
+  c->realname_timeout_ms = 10000;
+  strcpy(c->service_phone, "0512-58188000");
 }
 
 void mk_config_usage(FILE *out) {
@@ -390,5 +431,9 @@ int mk_config_validate(const mk_config *c, mk_err *e) {
                       "wechat_provider http needs wechat_url, wechat_appid and wechat_secret_file");
   if (strcmp(c->wechat_provider, "sandbox") == 0 && !c->sandbox)
     return mk_err_set(e, MK_EINVAL, "wechat_provider sandbox runs only with --sandbox");
+  if (strcmp(c->realname, "sandbox") == 0 && !c->sandbox)
+    return mk_err_set(e, MK_EINVAL, "realname = sandbox accepts anyone: only in sandbox mode");
+  if (strcmp(c->realname, "http") == 0 && c->realname_url[0] == '\0')
+    return mk_err_set(e, MK_EINVAL, "realname = http needs realname_url");
   return 0;
 }

@@ -88,6 +88,7 @@ extern const struct mk_route mk_routes_system[]; /* routes.c */
 extern const struct mk_route mk_routes_ca[];     /* routes_ca.c */
 extern const struct mk_route mk_routes_files[];  /* routes_files.c */
 extern const struct mk_route mk_routes_account[]; /* routes_account.c */
+extern const struct mk_route mk_routes_identity[]; /* routes_identity.c */
 
 /* Every route of every table, ending with {NULL}. */
 const struct mk_route *mk_api_routes(void);

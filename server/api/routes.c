@@ -121,6 +121,7 @@ static const struct mk_route *const route_tables[] = {
     mk_routes_ca,
     mk_routes_files,
     mk_routes_account,
+    mk_routes_identity,
     NULL,
 };
 

@@ -330,6 +330,115 @@ int mk_svc_ca_operator_add(mk_svc_ctx *ctx, const char *ca_id, const char *usern
 int mk_svc_ca_operator_login(mk_svc_ctx *ctx, int kind, const char *username,
                              const char *password, char token[MK_SESSION_TOKEN_MAX], char *csrf,
                              json_t **out, mk_err *e) MK_MUST_CHECK;
+/* ---- identity, platforms, 我的, help (svc/realname.c, platform.c, me.c,
+ * help.c; docs/identity.md) ---- */
+
+#define MK_REALNAME_ATTEMPTS_MAX 10      /* provider checks per account per window */
+#define MK_REALNAME_ATTEMPT_WINDOW 3600  /* seconds */
+#define MK_FACE_SESSION_TTL 600          /* seconds to finish a face check */
+/* Verify the caller's identity once (实名认证): body {method: cfca|alipay|
+ * bankcard, name, id_number, card_number + card_phone (bankcard),
+ * face_session_id (alipay; name and id_number then optional but must match
+ * the session's)}. Validators first (field named), then the provider;
+ * MK_EPERM with type /problems/identity-refused when it refuses (reason in
+ * e), MK_ECONFLICT when the account is verified already or the ID number is
+ * verified on another account, MK_ERATE past MK_REALNAME_ATTEMPTS_MAX
+ * provider checks in MK_REALNAME_ATTEMPT_WINDOW. *out {name, id_number
+ * (masked), method, verified_at}. problem_type (may be NULL) receives a
+ * problem type overriding the code's. */
+int mk_svc_realname_verify(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                           const char **problem_type, mk_err *e) MK_MUST_CHECK;
+/* The caller's stored identity as above; MK_ENOTFOUND when not verified. */
+int mk_svc_realname_get(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Alipay face: start a certification for body {name, id_number}. *out
+ * {face_session_id, url, state, expires_at}. Counts as an attempt. */
+int mk_svc_realname_face_start(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                               const char **problem_type, mk_err *e) MK_MUST_CHECK;
+/* A face session of the caller, its state asked of the provider while
+ * pending: pending, passed, failed, used or expired. */
+int mk_svc_realname_face_get(mk_svc_ctx *ctx, const char *id, json_t **out,
+                             mk_err *e) MK_MUST_CHECK;
+/* Sandbox mode only (else MK_ENOTFOUND): record the face result body
+ * {outcome: pass|fail} of a pending session, as Alipay would. */
+int mk_svc_realname_face_sandbox(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                                 char *field, mk_err *e) MK_MUST_CHECK;
+/* Re-verification (证书找回: 认证信息需与账号首次实名信息保持一致): the same
+ * body as verify; the name and ID number must equal the stored identity
+ * (else MK_EPERM, type /problems/identity-mismatch) and the provider must
+ * accept them again. *out {verification_id, match: true, method,
+ * verified_at}; recovery consumes verification_id. MK_ECONFLICT when the
+ * account was never verified. */
+int mk_svc_realname_reverify(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                             const char **problem_type, mk_err *e) MK_MUST_CHECK;
+/* In db's transaction: consume a re-verification of the caller that matched
+ * at most max_age seconds ago and was not consumed yet; MK_EPERM otherwise. */
+int mk_svc_realname_consume(mk_svc_ctx *ctx, mk_db *db, const char *verification_id,
+                            int64_t max_age, mk_err *e) MK_MUST_CHECK;
+
+/* Platforms (平台选择). An item: {id, name, kind (platform|alliance),
+ * province, city, lat, lon, alliance {id, name} | null[, members [{id, name,
+ * city}] for an alliance]}. List in id order after cursor (may be NULL),
+ * province (may be NULL; "浙江" or "浙江省"), 1..100 items. */
+int mk_svc_platform_list(mk_svc_ctx *ctx, const char *province, const char *cursor, int64_t limit,
+                         json_t **out, mk_err *e) MK_MUST_CHECK;
+int mk_svc_platform_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* The limit (1..10) trading platforms nearest to lat/lon (millionths of a
+ * degree, within ±90/±180), by great-circle distance: {origin {lat, lon},
+ * items [item + distance_km]}. Alliances are not places: members name theirs. */
+int mk_svc_platform_nearest(mk_svc_ctx *ctx, int64_t lat_e6, int64_t lon_e6, int64_t limit,
+                            json_t **out, mk_err *e) MK_MUST_CHECK;
+/* PUT /v1/me/platform body {platform_id}: the caller's current platform. */
+int mk_svc_platform_select(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                           mk_err *e) MK_MUST_CHECK;
+/* Haversine distance in km on a sphere of radius 6371.0088 km (IUGG mean). */
+double mk_svc_distance_km(int64_t lat1_e6, int64_t lon1_e6, int64_t lat2_e6, int64_t lon2_e6);
+/* Parse a decimal degree ("30.7469", "-120") within ±max into millionths;
+ * MK_EINVAL for anything else (exponents, hex, nan, more than 7 decimals). */
+int mk_svc_parse_degrees(const char *s, int max, int64_t *out_e6, mk_err *e) MK_MUST_CHECK;
+
+/* 我的 and the home page: GET /v1/me {account_id, phone, identity | null,
+ * platform | null, roles, enterprises [{id, name, role}], unread_messages,
+ * next_step verify|apply|download|null, next_step_label, shortcuts,
+ * service_phone}. */
+int mk_svc_me_get(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Home shortcuts (应用中心): {items [{id, title}], catalogue [{id, title}]};
+ * put takes {items: [id, ...]} (1..8 distinct catalogue ids). */
+int mk_svc_me_shortcuts_get(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+int mk_svc_me_shortcuts_put(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                            mk_err *e) MK_MUST_CHECK;
+/* The customer-service phone (service_phone). */
+const char *mk_svc_service_phone(const mk_svc_ctx *ctx);
+
+/* Help (使用帮助) and 智能客服. Articles in position order: {items [{id,
+ * title, section}], next_cursor}; one article {id, title, section, keywords,
+ * body, service_phone}. */
+int mk_svc_help_list(mk_svc_ctx *ctx, const char *cursor, int64_t limit, json_t **out,
+                     mk_err *e) MK_MUST_CHECK;
+int mk_svc_help_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* The limit (1..10) best articles for the free-text question q: {query,
+ * items [{id, title, section, score, excerpt}], service_phone}. */
+int mk_svc_help_search(mk_svc_ctx *ctx, const char *q, int64_t limit, json_t **out,
+                       mk_err *e) MK_MUST_CHECK;
+/* The query parser behind it, pure: q (at most MK_HELP_QUERY_MAX code
+ * points, MK_HELP_QUERY_BYTES bytes, valid UTF-8; else MK_EINVAL) loses its
+ * question words (怎么, 如何, 吗 …) and punctuation; each remaining run gives
+ * its trigrams (searched with FTS5) and its bigrams and single characters
+ * (searched by LIKE: the trigram tokenizer cannot match them). */
+#define MK_HELP_QUERY_MAX 100
+#define MK_HELP_QUERY_BYTES 400
+#define MK_HELP_TERMS_MAX 64
+#define MK_HELP_TERM_BYTES 40
+typedef struct mk_help_terms {
+  size_t n;
+  struct {
+    char text[MK_HELP_TERM_BYTES]; /* CJK characters or lower-case [a-z0-9] */
+    int chars;                     /* code points: 1, 2, or 3+ (FTS5) */
+  } term[MK_HELP_TERMS_MAX];
+} mk_help_terms;
+int mk_svc_help_terms(const char *q, mk_help_terms *t, mk_err *e) MK_MUST_CHECK;
+/* The FTS5 MATCH expression of t's terms of 3+ characters, each a quoted
+ * string ("" doubled), joined by OR; "" when there are none. */
+int mk_svc_help_fts_query(const mk_help_terms *t, char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
 
 /* ---- accounts (svc/account.c, svc/wechat.c, docs/accounts.md) ---- */
 
