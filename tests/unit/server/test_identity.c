@@ -934,7 +934,7 @@ static const char *next_step_of(const char *account) {
 }
 
 static void app_row(const char *id, const char *account, const char *state) {
-  char sql[1024];
+  char sql[8192];
   snprintf(sql, sizeof sql,
            "INSERT INTO application(id, kind, state, account_id, data, version, created_at, "
            "updated_at) VALUES ('%s', 'personal', '%s', '%s', '{}', 1, '2026-11-30T00:00:00Z', "
