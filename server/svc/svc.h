@@ -681,5 +681,26 @@ void mk_svc_message_wake_owner(const void *owner); /* fire every watch of owner 
 void mk_svc_message_notify(const char *account_id); /* NULL: every account */
 void mk_svc_message_pending(const char *account_id); /* what mk_svc_message_post calls */
 void mk_svc_message_flush(void);
+/* ---- web console sessions (svc/console.c, docs/console.md) ---- */
+
+/* Failed console logins allowed per window, per username and per address. */
+#define MK_CONSOLE_FAIL_WINDOW (15 * 60)
+#define MK_CONSOLE_FAIL_MAX_USER 5
+#define MK_CONSOLE_FAIL_MAX_REMOTE 20
+/* mk_svc_ca_operator_login(MK_SESSION_CONSOLE) bounded against guessing:
+ * MK_ERATE with *retry_after (seconds) once the username or the caller's
+ * address (ctx->caller.remote) has used its failures of the window. */
+int mk_svc_console_login(mk_svc_ctx *ctx, const char *username, const char *password,
+                         char token[MK_SESSION_TOKEN_MAX], char csrf[MK_SESSION_TOKEN_MAX],
+                         json_t **out, int64_t *retry_after, mk_err *e) MK_MUST_CHECK;
+/* Forget every count (tests). */
+void mk_svc_console_limits_reset(void);
+/* The caller's CA operator session: {username, ca_id, ca_name, session_id,
+ * kind, expires_at}. */
+int mk_svc_console_session(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* A new CSRF token for the caller's console session; the old one stops
+ * working. MK_EAUTH for any other kind of session. */
+int mk_svc_console_csrf_renew(mk_svc_ctx *ctx, char csrf[MK_SESSION_TOKEN_MAX],
+                              mk_err *e) MK_MUST_CHECK;
 
 #endif
