@@ -89,7 +89,9 @@ extern const struct mk_route mk_routes_ca[];     /* routes_ca.c */
 extern const struct mk_route mk_routes_files[];  /* routes_files.c */
 extern const struct mk_route mk_routes_account[]; /* routes_account.c */
 extern const struct mk_route mk_routes_identity[]; /* routes_identity.c */
+extern const struct mk_route mk_routes_org[];    /* routes_org.c */
 extern const struct mk_route mk_routes_review[]; /* routes_review.c */
+extern const struct mk_route mk_routes_console[]; /* routes_console.c */
 
 /* Every route of every table, ending with {NULL}. */
 const struct mk_route *mk_api_routes(void);

@@ -26,11 +26,13 @@
 
 static const mk_app_kind kinds[] = {
     {"personal", "自然人证书申领", "证书申领成功，请下载证书", NULL, NULL},
-    {"enterprise_claim", "认领企业", "认领企业，请下载证书", NULL, NULL},
-    {"enterprise_join", "加入企业申领", "加入成功，请下载证书", NULL, NULL},
-    {"staff_cert", "证书授权", "证书申领成功，请下载证书", NULL, NULL},
-    {"enterprise_change", "企业信息变更", "企业信息变更成功", NULL, NULL},
-    {"admin_transfer", "转授管理员", "转授管理员成功", NULL, NULL},
+    {"enterprise_claim", "认领企业", "认领企业，请下载证书", mk_svc_claim_approved,
+     mk_svc_claim_closed},
+    {"enterprise_join", "加入企业申领", "加入成功，请下载证书", mk_svc_join_approved, NULL},
+    {"staff_cert", "证书授权", "证书申领成功，请下载证书", mk_svc_staff_cert_approved, NULL},
+    {"enterprise_change", "企业信息变更", "企业信息变更成功", mk_svc_change_approved,
+     mk_svc_change_closed},
+    {"admin_transfer", "转授管理员", "转授管理员成功", mk_svc_transfer_approved, NULL},
 };
 
 const mk_app_kind *mk_svc_app_kind(const char *name) {

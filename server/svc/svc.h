@@ -517,6 +517,81 @@ int mk_svc_wechat_login(mk_svc_ctx *ctx, const char *code, const char *device_id
 int mk_svc_wechat_bind(mk_svc_ctx *ctx, const char *ticket, const char *phone, const char *code,
                        const char *device_id, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
 
+/* ---- organisation (svc/personal.c, enterprise.c, member.c, authz.c;
+ * docs/enterprises.md) ---- */
+
+/* Personal certificate application (自然人), as a verified account: body
+ * {platform_id, ca_id, years, attachments: [{role, id}]}. One live personal
+ * application per account and CA (MK_ECONFLICT). *out is the application
+ * (mk_svc_app_get). */
+int mk_svc_personal_apply(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                          mk_err *e) MK_MUST_CHECK;
+/* Claim an enterprise (认领企业): body {name, uscc, legal_name,
+ * legal_id_number, license, platform_id, ca_id, years, attachments}. A
+ * claimed USCC, or one with a live claim, is MK_ECONFLICT. *out the
+ * application. */
+int mk_svc_enterprise_claim(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                            mk_err *e) MK_MUST_CHECK;
+/* Find a claimed enterprise by exact name and USCC (加入企业 / 查询):
+ * *out {items: [{id, name, uscc (masked), state}]}. */
+int mk_svc_enterprise_query(mk_svc_ctx *ctx, const char *name, const char *uscc, json_t **out,
+                            char *field, mk_err *e) MK_MUST_CHECK;
+/* The caller's enterprises: *out {items: [{id, name, uscc, role, member_id,
+ * permissions}]}. */
+int mk_svc_enterprise_mine(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Enterprise id as one of its members sees it; MK_ENOTFOUND otherwise. */
+int mk_svc_enterprise_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Ask to join (加入企业): body {admin_name, admin_phone, permissions,
+ * platform_id, ca_id, years, attachments}. Wrong admin details are one
+ * MK_EINVAL that does not say which; more than ORG_JOIN_MISMATCH_MAX a day
+ * is MK_ERATE. *out the application, awaiting the admin. */
+int mk_svc_enterprise_join(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                           char *field, mk_err *e) MK_MUST_CHECK;
+/* Change enterprise information (admin): body {name, uscc, legal_name,
+ * legal_id_number, license, certificates, ca_id, attachments, acknowledge}.
+ * *out the application (data.warning carries the manual's warning). */
+int mk_svc_enterprise_change(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                             char *field, mk_err *e) MK_MUST_CHECK;
+/* Members: the admin sees every field, staff names and roles only. */
+int mk_svc_member_list(mk_svc_ctx *ctx, const char *enterprise_id, json_t **out,
+                       mk_err *e) MK_MUST_CHECK;
+/* Remove a member (admin; not the admin itself); its authorisations end. */
+int mk_svc_member_remove(mk_svc_ctx *ctx, const char *enterprise_id, const char *member_id,
+                         mk_err *e) MK_MUST_CHECK;
+/* Transfer the admin role (admin): body {member_id, form, ca_id,
+ * attachments}. With form: an admin_transfer application reviewed by the
+ * CA. Without: the transfer signed with the enterprise certificate, refused
+ * (MK_ECONFLICT) until certificates can be downloaded. */
+int mk_svc_member_transfer_admin(mk_svc_ctx *ctx, const char *enterprise_id, const json_t *body,
+                                 json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* Invite a person (admin): body {name, phone, permissions}. */
+int mk_svc_invitation_create(mk_svc_ctx *ctx, const char *enterprise_id, const json_t *body,
+                             json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* Pending invitations addressed to the caller's phone number. */
+int mk_svc_invitation_list_mine(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Accept an invitation (verified account with the invited phone and name):
+ * body {} makes a staff membership; {platform_id, ca_id, years,
+ * attachments} makes a join application awaiting the CA instead. */
+int mk_svc_invitation_accept(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                             char *field, mk_err *e) MK_MUST_CHECK;
+/* Authorisations (admin): list grouped by "platform" or "person" with
+ * history; grant {member_id, platform_id, permissions}; revoke. */
+int mk_svc_authz_list(mk_svc_ctx *ctx, const char *enterprise_id, const char *by, json_t **out,
+                      char *field, mk_err *e) MK_MUST_CHECK;
+int mk_svc_authz_grant(mk_svc_ctx *ctx, const char *enterprise_id, const json_t *body,
+                       json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+int mk_svc_authz_revoke(mk_svc_ctx *ctx, const char *enterprise_id, const char *auth_id,
+                        mk_err *e) MK_MUST_CHECK;
+/* Hooks of the application kinds (svc/application.c's table). */
+int mk_svc_claim_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
+int mk_svc_claim_closed(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
+int mk_svc_join_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
+int mk_svc_staff_cert_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a,
+                               mk_err *e) MK_MUST_CHECK;
+int mk_svc_change_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
+int mk_svc_change_closed(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
+int mk_svc_transfer_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a,
+                             mk_err *e) MK_MUST_CHECK;
 /* ---- review: application lists, CA review, messages (svc/review.c,
  * svc/message.c; docs/review.md, docs/messages.md) ---- */
 
@@ -606,5 +681,26 @@ void mk_svc_message_wake_owner(const void *owner); /* fire every watch of owner 
 void mk_svc_message_notify(const char *account_id); /* NULL: every account */
 void mk_svc_message_pending(const char *account_id); /* what mk_svc_message_post calls */
 void mk_svc_message_flush(void);
+/* ---- web console sessions (svc/console.c, docs/console.md) ---- */
+
+/* Failed console logins allowed per window, per username and per address. */
+#define MK_CONSOLE_FAIL_WINDOW (15 * 60)
+#define MK_CONSOLE_FAIL_MAX_USER 5
+#define MK_CONSOLE_FAIL_MAX_REMOTE 20
+/* mk_svc_ca_operator_login(MK_SESSION_CONSOLE) bounded against guessing:
+ * MK_ERATE with *retry_after (seconds) once the username or the caller's
+ * address (ctx->caller.remote) has used its failures of the window. */
+int mk_svc_console_login(mk_svc_ctx *ctx, const char *username, const char *password,
+                         char token[MK_SESSION_TOKEN_MAX], char csrf[MK_SESSION_TOKEN_MAX],
+                         json_t **out, int64_t *retry_after, mk_err *e) MK_MUST_CHECK;
+/* Forget every count (tests). */
+void mk_svc_console_limits_reset(void);
+/* The caller's CA operator session: {username, ca_id, ca_name, session_id,
+ * kind, expires_at}. */
+int mk_svc_console_session(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* A new CSRF token for the caller's console session; the old one stops
+ * working. MK_EAUTH for any other kind of session. */
+int mk_svc_console_csrf_renew(mk_svc_ctx *ctx, char csrf[MK_SESSION_TOKEN_MAX],
+                              mk_err *e) MK_MUST_CHECK;
 
 #endif
