@@ -191,8 +191,9 @@ typedef struct person {
 } person;
 
 /* A valid GB 11643 ID number made from a mobile number, distinct for
- * distinct numbers of the tests' 13x0000xxxx form: birth year from the
- * third digit, month, day and sequence from the last six. */
+ * distinct numbers of the form the tests use (13, a digit, 0000, four
+ * digits): birth year from the third digit, month, day and sequence from
+ * the last six. */
 static void id_from_phone(const char *phone, char out[19]) {
   static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
   unsigned n = (unsigned)strtoul(phone + 5, NULL, 10) % 1000000u;
