@@ -56,10 +56,25 @@ int cmd_profile(int argc, const char **argv, struct cli *ctx);
 int cmd_keytool(int argc, const char **argv, struct cli *ctx);
 int cmd_admin(int argc, const char **argv, struct cli *ctx);
 int cmd_ca(int argc, const char **argv, struct cli *ctx);
+int cmd_login(int argc, const char **argv, struct cli *ctx);
+int cmd_logout(int argc, const char **argv, struct cli *ctx);
+int cmd_password(int argc, const char **argv, struct cli *ctx);
+int cmd_phone(int argc, const char **argv, struct cli *ctx);
+int cmd_wechat(int argc, const char **argv, struct cli *ctx);
+int cli_admin_sms_outbox(int argc, const char **argv, struct cli *ctx, const char *usage);
+int cmd_realname(int argc, const char **argv, struct cli *ctx);
+int cmd_platform(int argc, const char **argv, struct cli *ctx);
+int cmd_me(int argc, const char **argv, struct cli *ctx);
+int cmd_help_center(int argc, const char **argv, struct cli *ctx);
+int cmd_cache(int argc, const char **argv, struct cli *ctx);
 int cmd_cert(int argc, const char **argv, struct cli *ctx);
 int cmd_enterprise(int argc, const char **argv, struct cli *ctx);
 int cmd_staff(int argc, const char **argv, struct cli *ctx);
 int cmd_auth(int argc, const char **argv, struct cli *ctx);
+int cmd_app(int argc, const char **argv, struct cli *ctx);
+int cmd_approve(int argc, const char **argv, struct cli *ctx);
+int cmd_refuse(int argc, const char **argv, struct cli *ctx);
+int cmd_messages(int argc, const char **argv, struct cli *ctx);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_status_usage[];
@@ -67,10 +82,24 @@ extern const char cmd_profile_usage[];
 extern const char cmd_keytool_usage[];
 extern const char cmd_admin_usage[];
 extern const char cmd_ca_usage[];
+extern const char cmd_login_usage[];
+extern const char cmd_logout_usage[];
+extern const char cmd_password_usage[];
+extern const char cmd_phone_usage[];
+extern const char cmd_wechat_usage[];
+extern const char cmd_realname_usage[];
+extern const char cmd_platform_usage[];
+extern const char cmd_me_usage[];
+extern const char cmd_help_center_usage[];
+extern const char cmd_cache_usage[];
 extern const char cmd_cert_usage[];
 extern const char cmd_enterprise_usage[];
 extern const char cmd_staff_usage[];
 extern const char cmd_auth_usage[];
+extern const char cmd_app_usage[];
+extern const char cmd_approve_usage[];
+extern const char cmd_refuse_usage[];
+extern const char cmd_messages_usage[];
 
 /* ---- dispatch ---------------------------------------------------------- */
 
@@ -166,5 +195,24 @@ const char *cli_server_url(const struct cli *ctx, const json_t *profile, const c
  * frees *out with mk_client_free.
  */
 int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) MK_MUST_CHECK;
+
+/* ---- cache and queries (cmd_cache.c) ------------------------------------ */
+
+/* Write v as <profile>/cache/<name>.json (name: [a-z0-9-]+), 0600; what
+ * `mkey cache clear` removes. Best effort: -1 on any failure. */
+int cli_cache_put(const struct cli *ctx, const char *name, const json_t *v);
+/* Percent-encode in (RFC 3986: all but unreserved characters) for a query
+ * string; -1 when it does not fit cap. */
+int cli_query_escape(const char *in, char *out, size_t cap);
+/* ---- shared by command groups ------------------------------------------------ */
+/* An application as text (cmd_app.c; `app show`, `ca show`). */
+void cli_print_application(const json_t *app);
+/* Upload a PNG or JPEG file as an attachment of the logged-in account; id
+ * receives its id (cmd_app.c). */
+int cli_upload_image(mk_client *c, const char *file, char id[MK_ID_MAX], mk_err *e) MK_MUST_CHECK;
+/* A password from file (private, 0600; "-": one line of stdin), or asked on
+ * the terminal when file is NULL; trailing newline dropped, wiped on failure
+ * (cmd_ca.c). */
+int cli_read_password(const char *file, char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
 
 #endif

@@ -1,12 +1,17 @@
 /* mkey ca: the CA registry. `list`, `chain` and `crl` read public data;
  * `issue`, `issue-enc`, `recover` and `revoke` are the platform operator's
- * (the token kept by `mkey admin login`). The subject of an issued certificate comes from the vetted
+ * (the token kept by `mkey admin login`); `login`, `logout`, `queue`, `show`,
+ * `approve` and `reject` are a CA operator's review (CA审核, docs/review.md). The subject of an issued certificate comes from the vetted
  * data given here, never from the CSR: its signature is only the proof of
  * possession (docs/api.md, POST /v1/cas/{id}/certificates). */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "util/buf.h"
 #include "util/enc.h"
@@ -15,6 +20,8 @@
 #define CSR_FILE_MAX (64u * 1024)
 #define DOWNLOAD_MAX ((size_t)4 << 20) /* a chain or a CRL */
 #define CA_PATH_MAX 256
+#define PASSWORD_MAX 256
+#define IMAGE_MAX ((size_t)2 << 20)
 
 const char cmd_ca_usage[] =
     "usage: mkey ca list\n"
@@ -27,6 +34,12 @@ const char cmd_ca_usage[] =
     "                     (subject as issue) [--days N] --out CERT.pem --package-out PKG\n"
     "       mkey ca recover --ca CA_ID --serial HEX --transport-key PUB.pem --package-out PKG\n"
     "       mkey ca revoke --ca CA_ID --serial HEX --reason REASON\n"
+    "       mkey ca login --user USER [--password-file FILE]\n"
+    "       mkey ca logout\n"
+    "       mkey ca queue [--state STATE]\n"
+    "       mkey ca show APP [--save-attachments DIR]\n"
+    "       mkey ca approve APP\n"
+    "       mkey ca reject APP --reason TEXT\n"
     "\n"
     "list     the CAs users may choose: algorithm, validity options with fees,\n"
     "         required attachments, review policy (--json: an array)\n"
@@ -47,6 +60,20 @@ const char cmd_ca_usage[] =
     "         keyCompromise, cACompromise, affiliationChanged, superseded,\n"
     "         cessationOfOperation, privilegeWithdrawn (revocation is final: no\n"
     "         certificateHold)\n"
+    "login    log in as an operator of one CA (the platform operator adds them with\n"
+    "         `mkey admin ca-operator add`); the password comes from FILE (private,\n"
+    "         0600; '-' reads one line from stdin) or is asked on the terminal. Keeps\n"
+    "         the session (12 hours) in this profile: use a profile of its own\n"
+    "logout   end the CA operator session of this profile\n"
+    "queue    your CA's applications in STATE (default awaiting_ca; also ca_rejected,\n"
+    "         awaiting_payment, paid, issued, cancelled), oldest first; --status is the\n"
+    "         same option\n"
+    "show     one application: applicant (ID number masked), enterprise, attachments,\n"
+    "         history; --save-attachments writes its images into DIR\n"
+    "approve  approve an application awaiting your CA; the applicant may then pay and\n"
+    "         download\n"
+    "reject   reject it with a reason (1 to 500 characters): the applicant receives\n"
+    "         证书申领失败 with it and may resubmit\n"
     "\n"
     "Operator commands need `mkey admin login --token-file FILE` first. After `ca\n"
     "issue`, --profile is the certificate profile; name an mkey profile before the\n"
@@ -518,13 +545,404 @@ out:
   return rc;
 }
 
+/* ---- CA operators ------------------------------------------------------- */
+
+/* Read a line without echo from the terminal after prompt. */
+static int read_tty_secret(const char *prompt, char *out, size_t cap, mk_err *e) {
+  FILE *tty = fopen("/dev/tty", "r+");
+  struct termios old, quiet;
+  int rc = 0, restore = 0;
+  if (tty == NULL)
+    return mk_err_set(e, MK_EINVAL, "no terminal to ask the password on; give --password-file");
+  fputs(prompt, tty);
+  fflush(tty);
+  if (tcgetattr(fileno(tty), &old) == 0) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+  }
+  if (fgets(out, (int)cap, tty) == NULL)
+    rc = mk_err_set(e, MK_EINVAL, "no password given");
+  if (restore)
+    tcsetattr(fileno(tty), TCSAFLUSH, &old);
+  fputs("\n", tty);
+  fclose(tty);
+  return rc;
+}
+
+int cli_read_password(const char *file, char *out, size_t cap, mk_err *e) {
+  int rc = 0;
+  out[0] = '\0';
+  if (file == NULL) {
+    rc = read_tty_secret("password: ", out, cap, e);
+  } else if (strcmp(file, "-") == 0) {
+    if (fgets(out, (int)cap, stdin) == NULL)
+      rc = mk_err_set(e, MK_EINVAL, "no password on stdin");
+  } else {
+    mk_buf raw;
+    rc = mk_file_read_capped(file, cap - 1, MK_FILE_PRIVATE, &raw, e);
+    if (rc == 0) {
+      memcpy(out, raw.data, raw.len);
+      out[raw.len] = '\0';
+      if (strlen(out) != raw.len)
+        rc = mk_err_set(e, MK_EINVAL, "'%s' holds a NUL byte", file);
+      mk_buf_free_secret(&raw);
+    }
+  }
+  size_t n = strlen(out);
+  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+    out[--n] = '\0';
+  if (rc == 0 && n == 0)
+    rc = mk_err_set(e, MK_EINVAL, "the password is empty");
+  if (rc < 0)
+    OPENSSL_cleanse(out, cap);
+  return rc;
+}
+
+/* A CA operator's request: method path with body (may be NULL). */
+static int reviewer_request(struct cli *ctx, const char *method, const char *path,
+                            const json_t *body, mk_client_response *out, mk_err *e) {
+  mk_client *c = NULL;
+  int rc = cli_client_open(ctx, &c, e);
+  if (rc == 0)
+    rc = mk_client_request(c, method, path, body, out, e);
+  mk_client_free(c);
+  if (rc == MK_EAUTH)
+    mk_err_wrap(e, "CA operator access (run 'mkey ca login --user USER')");
+  return rc;
+}
+
+/* "/v1/ca/applications/<id><suffix>" for a well-formed application id. */
+static int review_path(char *out, size_t cap, const char *id, const char *suffix) {
+  if (mk_id_check(id, "apl", NULL) < 0)
+    return -1;
+  int w = snprintf(out, cap, "/v1/ca/applications/%s%s", id, suffix);
+  return w > 0 && (size_t)w < cap ? 0 : -1;
+}
+
+static int ca_login(int argc, const char **argv, struct cli *ctx) {
+  const char *user = NULL, *file = NULL;
+  const struct cli_option opts[] = {{"--user", &user, NULL}, {"--password-file", &file, NULL},
+                                    {NULL, NULL, NULL}};
+  int rc = cli_parse_options(ctx, argc, argv, opts, NULL, 0, NULL, cmd_ca_usage);
+  if (rc != 0)
+    return rc;
+  if (user == NULL || user[0] == '\0')
+    return cli_usage_error(cmd_ca_usage, "login needs --user USER");
+  mk_err e = {0};
+  mk_client *c = NULL;
+  mk_client_response r = {0};
+  json_t *body = NULL, *profile = NULL;
+  char pw[PASSWORD_MAX];
+  rc = CLI_FAIL;
+  if (cli_read_password(file, pw, sizeof pw, &e) < 0) {
+    cli_fail(&e);
+    goto out;
+  }
+  body = json_pack("{s:s,s:s}", "username", user, "password", pw);
+  if (body == NULL) {
+    cli_error("the username and password must be UTF-8 text");
+    goto out;
+  }
+  if (cli_client_open(ctx, &c, &e) < 0 || mk_client_set_bearer(c, NULL, &e) < 0 ||
+      mk_client_request(c, "POST", "/v1/ca-sessions", body, &r, &e) < 0) {
+    cli_fail(&e);
+    goto out;
+  }
+  const char *token = json_string_value(json_object_get(r.json, "token"));
+  const char *ca = json_string_value(json_object_get(r.json, "ca_id"));
+  if (token == NULL || ca == NULL) {
+    cli_error("the server's answer has no session");
+    goto out;
+  }
+  if (cli_profile_load(ctx->profile, &profile, &e) < 0 ||
+      json_object_set_new(profile, "server", json_string(mk_client_base_url(c))) != 0 ||
+      json_object_set_new(profile, "token", json_string(token)) != 0 ||
+      json_object_set_new(profile, "role", json_string("ca_operator")) != 0 ||
+      json_object_set_new(profile, "ca_id", json_string(ca)) != 0 ||
+      json_object_set_new(profile, "username", json_string(user)) != 0 ||
+      cli_profile_save(ctx->profile, profile, &e) < 0) {
+    if (e.msg[0] == '\0')
+      mk_err_set(&e, MK_ENOMEM, "out of memory");
+    cli_fail(&e);
+    goto out;
+  }
+  if (ctx->json) {
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "server", mk_client_base_url(c), "role",
+                            "ca_operator", "ca_id", ca, "username", user, "expires_at",
+                            json_string_value(json_object_get(r.json, "expires_at")));
+    rc = doc != NULL ? cli_print_json(doc) : cli_error("out of memory");
+    json_decref(doc);
+  } else {
+    printf("logged in to %s as %s, operator of %s, until %s (profile %s)\n",
+           mk_client_base_url(c), user, ca,
+           json_string_value(json_object_get(r.json, "expires_at")), ctx->profile);
+    rc = CLI_OK;
+  }
+out:
+  OPENSSL_cleanse(pw, sizeof pw);
+  if (body != NULL) {
+    json_object_del(body, "password");
+    json_decref(body);
+  }
+  cli_profile_free(profile);
+  mk_client_response_clear(&r);
+  mk_client_free(c);
+  return rc;
+}
+
+static int ca_logout(int argc, const char **argv, struct cli *ctx) {
+  int rc = cli_parse_options(ctx, argc, argv, NULL, NULL, 0, NULL, cmd_ca_usage);
+  if (rc != 0)
+    return rc;
+  mk_err e = {0};
+  mk_client_response r = {0};
+  json_t *profile = NULL;
+  rc = CLI_FAIL;
+  if (cli_profile_load(ctx->profile, &profile, &e) < 0) {
+    cli_fail(&e);
+    goto out;
+  }
+  const char *role = json_string_value(json_object_get(profile, "role"));
+  if (!json_is_string(json_object_get(profile, "token")) || role == NULL ||
+      strcmp(role, "ca_operator") != 0) {
+    cli_error("profile %s holds no CA operator session", ctx->profile);
+    goto out;
+  }
+  /* An expired or revoked session is gone already: forget it all the same. */
+  int sr = reviewer_request(ctx, "DELETE", "/v1/ca-sessions/current", NULL, &r, &e);
+  if (sr < 0 && sr != MK_EAUTH) {
+    cli_fail(&e);
+    goto out;
+  }
+  json_object_del(profile, "ca_id");
+  json_object_del(profile, "username");
+  if (json_object_del(profile, "token") != 0 || json_object_del(profile, "role") != 0 ||
+      cli_profile_save(ctx->profile, profile, &e) < 0) {
+    if (e.msg[0] == '\0')
+      mk_err_set(&e, MK_EINTERNAL, "cannot update the profile");
+    cli_fail(&e);
+    goto out;
+  }
+  if (ctx->json) {
+    json_t *doc = json_pack("{s:b}", "logged_out", 1);
+    rc = doc != NULL ? cli_print_json(doc) : cli_error("out of memory");
+    json_decref(doc);
+  } else {
+    printf(sr == 0 ? "logged out\n" : "logged out (the session had ended already)\n");
+    rc = CLI_OK;
+  }
+out:
+  cli_profile_free(profile);
+  mk_client_response_clear(&r);
+  return rc;
+}
+
+static int ca_queue(int argc, const char **argv, struct cli *ctx) {
+  const char *state = NULL, *status = NULL;
+  const struct cli_option opts[] = {{"--state", &state, NULL}, {"--status", &status, NULL},
+                                    {NULL, NULL, NULL}};
+  int rc = cli_parse_options(ctx, argc, argv, opts, NULL, 0, NULL, cmd_ca_usage);
+  if (rc != 0)
+    return rc;
+  if (state == NULL)
+    state = status;
+  if (state != NULL && strspn(state, "abcdefghijklmnopqrstuvwxyz_") != strlen(state))
+    return cli_usage_error(cmd_ca_usage, "'%.64s' is not a state", state);
+  mk_err e = {0};
+  mk_client_response r = {0};
+  json_t *all = json_array();
+  char base[128], path[CA_PATH_MAX];
+  rc = CLI_FAIL;
+  if (all == NULL) {
+    cli_error("out of memory");
+    goto out;
+  }
+  snprintf(base, sizeof base, "/v1/ca/applications?limit=100%s%s", state ? "&state=" : "",
+           state ? state : "");
+  snprintf(path, sizeof path, "%s", base);
+  for (int page = 0; page < 1000; page++) {
+    if (reviewer_request(ctx, "GET", path, NULL, &r, &e) < 0) {
+      cli_fail(&e);
+      goto out;
+    }
+    json_t *items = json_object_get(r.json, "items");
+    if (!json_is_array(items) || json_array_extend(all, items) != 0) {
+      cli_error("the server's queue has no items");
+      goto out;
+    }
+    const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
+    if (next == NULL)
+      break;
+    if (strspn(next, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(next) ||
+        snprintf(path, sizeof path, "%s&cursor=%s", base, next) >= (int)sizeof path) {
+      cli_error("the server sent a bad cursor");
+      goto out;
+    }
+  }
+  if (ctx->json) {
+    rc = cli_print_json(all);
+    goto out;
+  }
+  size_t i;
+  json_t *v;
+  json_array_foreach(all, i, v) {
+    json_t *who = json_object_get(v, "applicant"), *ent = json_object_get(v, "enterprise");
+    const char *name = json_string_value(json_object_get(who, "name"));
+    json_int_t years = json_integer_value(json_object_get(v, "years"));
+    json_int_t natt = json_integer_value(json_object_get(v, "attachments"));
+    printf("%s  %s  %s %s %s", json_string_value(json_object_get(v, "id")),
+           json_string_value(json_object_get(v, "title")), name ? name : "(not verified)",
+           json_string_value(json_object_get(who, "phone")),
+           json_is_string(json_object_get(who, "id_number"))
+               ? json_string_value(json_object_get(who, "id_number"))
+               : "");
+    if (years > 0)
+      printf("  %lld year%s", (long long)years, years == 1 ? "" : "s");
+    printf("  %lld attachment%s  since %s\n", (long long)natt, natt == 1 ? "" : "s",
+           json_string_value(json_object_get(v, "updated_at")));
+    if (json_is_object(ent))
+      printf("    %s %s\n", json_string_value(json_object_get(ent, "name")),
+             json_string_value(json_object_get(ent, "uscc")));
+  }
+  if (json_array_size(all) == 0)
+    printf("no applications %s\n", state ? state : "awaiting_ca");
+  rc = CLI_OK;
+out:
+  json_decref(all);
+  mk_client_response_clear(&r);
+  return rc;
+}
+
+/* One application id as the only argument; path gets its URL + suffix. */
+static int review_one(struct cli *ctx, int argc, const char **argv,
+                      const struct cli_option *opts, const char *suffix, char *path) {
+  const char *args[1];
+  int nargs = 0;
+  int rc = cli_parse_options(ctx, argc, argv, opts, args, 1, &nargs, cmd_ca_usage);
+  if (rc != 0)
+    return rc;
+  if (nargs != 1)
+    return cli_usage_error(cmd_ca_usage, "%s needs an application id (apl_…)", argv[0]);
+  if (review_path(path, CA_PATH_MAX, args[0], suffix) != 0)
+    return cli_usage_error(cmd_ca_usage, "'%.64s' is not an application id", args[0]);
+  return 0;
+}
+
+/* Each attachment of app into dir as <id>.png or .jpg (0600). */
+static int save_attachments(struct cli *ctx, const json_t *app, const char *dir, mk_err *e) {
+  mk_client *c = NULL;
+  int rc = cli_client_open(ctx, &c, e);
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(app, "attachments"), i, a) {
+    const char *id = json_string_value(json_object_get(a, "id"));
+    const char *mt = json_string_value(json_object_get(a, "media_type"));
+    char path[CA_PATH_MAX], file[CLI_PATH_MAX], suffix[80];
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (rc < 0)
+      break;
+    if (id == NULL || mk_id_check(id, "att", NULL) < 0 || mt == NULL) {
+      rc = mk_err_set(e, MK_EPROTO, "the server listed an attachment without an id");
+      break;
+    }
+    snprintf(suffix, sizeof suffix, "/attachments/%s", id);
+    if (review_path(path, sizeof path, json_string_value(json_object_get(app, "id")), suffix) !=
+            0 ||
+        snprintf(file, sizeof file, "%s/%s.%s", dir, id,
+                 strcmp(mt, "image/png") == 0 ? "png" : "jpg") >= (int)sizeof file) {
+      rc = mk_err_set(e, MK_EINVAL, "the attachment path is too long");
+      break;
+    }
+    rc = mk_client_get_bytes(c, path, mt, IMAGE_MAX, &data, &len, e);
+    if (rc == 0)
+      rc = mk_file_write_private(file, data, len, 0, e);
+    free(data);
+    if (rc == 0 && !ctx->json)
+      printf("saved %s (%s) to %s\n", id, json_string_value(json_object_get(a, "role")), file);
+  }
+  mk_client_free(c);
+  return rc;
+}
+
+static int ca_show(int argc, const char **argv, struct cli *ctx) {
+  const char *dir = NULL;
+  char path[CA_PATH_MAX];
+  const struct cli_option opts[] = {{"--save-attachments", &dir, NULL}, {NULL, NULL, NULL}};
+  int rc = review_one(ctx, argc, argv, opts, "", path);
+  if (rc != 0)
+    return rc;
+  mk_err e = {0};
+  mk_client_response r = {0};
+  rc = CLI_FAIL;
+  if (reviewer_request(ctx, "GET", path, NULL, &r, &e) < 0) {
+    cli_fail(&e);
+    goto out;
+  }
+  if (!ctx->json)
+    cli_print_application(r.json);
+  if (dir != NULL && save_attachments(ctx, r.json, dir, &e) < 0) {
+    cli_fail(&e);
+    goto out;
+  }
+  rc = ctx->json ? cli_print_json(r.json) : CLI_OK;
+out:
+  mk_client_response_clear(&r);
+  return rc;
+}
+
+static int review_decide(struct cli *ctx, const char *path, const json_t *body,
+                         const char *verb) {
+  mk_err e = {0};
+  mk_client_response r = {0};
+  int rc;
+  if (reviewer_request(ctx, "POST", path, body, &r, &e) < 0) {
+    rc = cli_fail(&e);
+  } else if (ctx->json) {
+    rc = cli_print_json(r.json);
+  } else {
+    printf("%s %s: now %s\n", verb, json_string_value(json_object_get(r.json, "id")),
+           json_string_value(json_object_get(r.json, "state")));
+    rc = CLI_OK;
+  }
+  mk_client_response_clear(&r);
+  return rc;
+}
+
+static int ca_approve(int argc, const char **argv, struct cli *ctx) {
+  char path[CA_PATH_MAX];
+  int rc = review_one(ctx, argc, argv, NULL, "/approval", path);
+  return rc != 0 ? rc : review_decide(ctx, path, NULL, "approved");
+}
+
+static int ca_reject(int argc, const char **argv, struct cli *ctx) {
+  const char *reason = NULL;
+  char path[CA_PATH_MAX];
+  const struct cli_option opts[] = {{"--reason", &reason, NULL}, {NULL, NULL, NULL}};
+  int rc = review_one(ctx, argc, argv, opts, "/rejection", path);
+  if (rc != 0)
+    return rc;
+  if (reason == NULL || reason[0] == '\0')
+    return cli_usage_error(cmd_ca_usage, "reject needs --reason TEXT");
+  json_t *body = json_pack("{s:s}", "reason", reason);
+  if (body == NULL)
+    return cli_error("--reason is not UTF-8 text");
+  rc = review_decide(ctx, path, body, "rejected");
+  json_decref(body);
+  return rc;
+}
+
 int cmd_ca(int argc, const char **argv, struct cli *ctx) {
   static const struct {
     const char *name;
     int (*fn)(int, const char **, struct cli *);
   } subs[] = {{"list", ca_list},   {"chain", ca_chain},   {"crl", ca_crl},
               {"issue", ca_issue}, {"issue-enc", ca_issue_enc},
-              {"recover", ca_recover}, {"revoke", ca_revoke}};
+              {"recover", ca_recover}, {"revoke", ca_revoke},
+              {"login", ca_login}, {"logout", ca_logout},
+              {"queue", ca_queue}, {"show", ca_show},
+              {"approve", ca_approve}, {"reject", ca_reject}};
   if (argc < 2)
     return cli_usage_error(cmd_ca_usage, "ca needs a subcommand");
   for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)

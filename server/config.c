@@ -47,6 +47,39 @@ static int parse_long(const char *v, long min, long max, long *out) {
   return 0;
 }
 
+/* The real-name provider and the service phone (docs/identity.md). */
+static int config_set_identity(mk_config *c, const char *key, const char *value,
+                               const char *source, mk_err *e) {
+  long n;
+  if (strcmp(key, "realname") == 0) {
+    if (*value != '\0' && strcmp(value, "sandbox") != 0 && strcmp(value, "http") != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: realname must be sandbox or http", source);
+    return set_str(c->realname, sizeof c->realname, key, value, source, e);
+  }
+  if (strcmp(key, "realname_url") == 0) {
+    if (*value != '\0' && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: realname_url must start with http:// or https://",
+                        source);
+    return set_str(c->realname_url, sizeof c->realname_url, key, value, source, e);
+  }
+  if (strcmp(key, "realname_token_file") == 0)
+    return set_str(c->realname_token_file, sizeof c->realname_token_file, key, value, source, e);
+  if (strcmp(key, "realname_timeout_ms") == 0) {
+    if (parse_long(value, 100, 120000, &n) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: realname_timeout_ms must be 100 to 120000", source);
+    c->realname_timeout_ms = (int)n;
+    return 0;
+  }
+  if (strcmp(key, "service_phone") == 0) {
+    size_t len = strlen(value);
+    if (len < 3 || len > 20 || strspn(value, "0123456789-+ ") != len)
+      return mk_err_set(e, MK_EINVAL,
+                        "%s: service_phone is 3 to 20 digits, '-', '+' or spaces", source);
+    return set_str(c->service_phone, sizeof c->service_phone, key, value, source, e);
+  }
+  return mk_err_set(e, MK_EINVAL, "%s: unknown setting '%s'", source, key);
+}
+
 int mk_config_set(mk_config *c, const char *key, const char *value, const char *source,
                   mk_err *e) {
   long n;
@@ -86,6 +119,31 @@ int mk_config_set(mk_config *c, const char *key, const char *value, const char *
     c->body_max = (size_t)n;
     return 0;
   }
+  if (strcmp(key, "sms_provider") == 0 || strcmp(key, "wechat_provider") == 0) {
+    if (*value != '\0' && strcmp(value, "sandbox") != 0 && strcmp(value, "http") != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: %s must be sandbox or http", source, key);
+    return set_str(key[0] == 's' ? c->sms_provider : c->wechat_provider, sizeof c->sms_provider,
+                   key, value, source, e);
+  }
+  if (strcmp(key, "sms_url") == 0 || strcmp(key, "wechat_url") == 0) {
+    if (*value != '\0' && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: %s must start with http:// or https://", source, key);
+    return set_str(key[0] == 's' ? c->sms_url : c->wechat_url, sizeof c->sms_url, key, value,
+                   source, e);
+  }
+  if (strcmp(key, "sms_phone_limit") == 0 || strcmp(key, "sms_ip_limit") == 0) {
+    if (parse_long(value, 1, 100000, &n) != 0)
+      return mk_err_set(e, MK_EINVAL, "%s: %s must be a whole number from 1 to 100000", source,
+                        key);
+    *(key[4] == 'p' ? &c->sms_phone_limit : &c->sms_ip_limit) = (int)n;
+    return 0;
+  }
+  if (strcmp(key, "wechat_appid") == 0)
+    return set_str(c->wechat_appid, sizeof c->wechat_appid, key, value, source, e);
+  if (strcmp(key, "wechat_secret_file") == 0)
+    return set_str(c->wechat_secret_file, sizeof c->wechat_secret_file, key, value, source, e);
+  if (strncmp(key, "realname", 8) == 0 || strcmp(key, "service_phone") == 0)
+    return config_set_identity(c, key, value, source, e);
   if (strcmp(key, "log_level") == 0) {
     int lvl = mk_log_level_parse(value);
     if (lvl < 0)
@@ -175,6 +233,14 @@ static const struct {
     {"MKEYD_SANDBOX", "sandbox"},   {"MKEYD_INSECURE_HTTP", "insecure_http"},
     {"MKEYD_THREADS", "threads"},   {"MKEYD_BODY_MAX", "body_max"},
     {"MKEYD_LOG_LEVEL", "log_level"},
+    {"MKEYD_SMS_PROVIDER", "sms_provider"}, {"MKEYD_SMS_URL", "sms_url"},
+    {"MKEYD_SMS_PHONE_LIMIT", "sms_phone_limit"}, {"MKEYD_SMS_IP_LIMIT", "sms_ip_limit"},
+    {"MKEYD_WECHAT_PROVIDER", "wechat_provider"}, {"MKEYD_WECHAT_URL", "wechat_url"},
+    {"MKEYD_WECHAT_APPID", "wechat_appid"}, {"MKEYD_WECHAT_SECRET_FILE", "wechat_secret_file"},
+    {"MKEYD_REALNAME", "realname"}, {"MKEYD_REALNAME_URL", "realname_url"},
+    {"MKEYD_REALNAME_TOKEN_FILE", "realname_token_file"},
+    {"MKEYD_REALNAME_TIMEOUT_MS", "realname_timeout_ms"},
+    {"MKEYD_SERVICE_PHONE", "service_phone"},
 };
 
 /* Flags: --data DIR; --sandbox (boolean); --no-sandbox; --key=value also. */
@@ -190,6 +256,10 @@ static const struct {
     {"--sandbox", "sandbox", 1},     {"--insecure-http", "insecure_http", 1},
     {"--threads", "threads", 0},     {"--body-max", "body_max", 0},
     {"--log-level", "log_level", 0},
+    {"--sms-provider", "sms_provider", 0}, {"--sms-url", "sms_url", 0},
+    {"--sms-phone-limit", "sms_phone_limit", 0}, {"--sms-ip-limit", "sms_ip_limit", 0},
+    {"--wechat-provider", "wechat_provider", 0}, {"--wechat-url", "wechat_url", 0},
+    {"--wechat-appid", "wechat_appid", 0}, {"--wechat-secret-file", "wechat_secret_file", 0},
 };
 
 static void defaults(mk_config *c) {
@@ -199,6 +269,8 @@ static void defaults(mk_config *c) {
   c->threads = 4;
   c->body_max = 1u << 20;
   c->log_level = MK_LOG_INFO;
+  c->realname_timeout_ms = 10000;
+  strcpy(c->service_phone, "0512-58188000");
 }
 
 void mk_config_usage(FILE *out) {
@@ -218,6 +290,10 @@ void mk_config_usage(FILE *out) {
         "  --cas-file JSON    CA definitions (builtin or cmp) created or updated at start\n"
         "  --tls-cert/--tls-key  PEM certificate chain and key for HTTPS\n"
         "  --insecure-http    plain HTTP outside sandbox, only behind a TLS-terminating proxy\n"
+        "  --sms-provider sandbox|http, --sms-url URL, --sms-phone-limit N, --sms-ip-limit N\n"
+        "                     how SMS codes are sent (default: sandbox outbox under --sandbox)\n"
+        "  --wechat-provider sandbox|http, --wechat-url URL, --wechat-appid ID,\n"
+        "  --wechat-secret-file FILE  WeChat login (default: simulated under --sandbox)\n"
         "\n"
         "Precedence: flags, then environment (MKEYD_DATA, MKEYD_LISTEN, MKEYD_SANDBOX, ...,\n"
         "MKEYD_CONFIG), then the INI file, then defaults. See docs/operations.md.\n",
@@ -347,5 +423,17 @@ int mk_config_validate(const mk_config *c, mk_err *e) {
     return mk_err_set(e, MK_EINVAL,
                       "HTTPS needs --tls-cert and --tls-key (or --sandbox to try mkey locally, or "
                       "--insecure-http behind a TLS proxy)");
+  if (strcmp(c->sms_provider, "http") == 0 && c->sms_url[0] == '\0')
+    return mk_err_set(e, MK_EINVAL, "sms_provider http needs sms_url");
+  if (strcmp(c->wechat_provider, "http") == 0 &&
+      (c->wechat_url[0] == '\0' || c->wechat_appid[0] == '\0' || c->wechat_secret_file[0] == '\0'))
+    return mk_err_set(e, MK_EINVAL,
+                      "wechat_provider http needs wechat_url, wechat_appid and wechat_secret_file");
+  if (strcmp(c->wechat_provider, "sandbox") == 0 && !c->sandbox)
+    return mk_err_set(e, MK_EINVAL, "wechat_provider sandbox runs only with --sandbox");
+  if (strcmp(c->realname, "sandbox") == 0 && !c->sandbox)
+    return mk_err_set(e, MK_EINVAL, "realname = sandbox accepts anyone: only in sandbox mode");
+  if (strcmp(c->realname, "http") == 0 && c->realname_url[0] == '\0')
+    return mk_err_set(e, MK_EINVAL, "realname = http needs realname_url");
   return 0;
 }

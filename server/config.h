@@ -29,6 +29,23 @@ typedef struct mk_config {
   int threads;               /* HTTP worker threads, 1..64 */
   size_t body_max;           /* default request body cap in bytes */
   int log_level;             /* enum mk_log_level */
+  /* Accounts (docs/accounts.md). Providers "" = sandbox under --sandbox, else none. */
+  char sms_provider[16];     /* "sandbox" (outbox) or "http" (gateway at sms_url) */
+  char sms_url[512];
+  int sms_phone_limit;       /* SMS codes per phone per hour; 0 = 10 */
+  int sms_ip_limit;          /* SMS codes per client address per hour; 0 = 30 */
+  char wechat_provider[16];  /* "sandbox" or "http" (OAuth token endpoint at wechat_url) */
+  char wechat_url[512];
+  char wechat_appid[64];
+  char wechat_secret_file[PATH_MAX]; /* the app secret, a private (0600) file */
+  /* Real-name verification (docs/identity.md): provider "sandbox" or "http"
+   * ("" = sandbox in sandbox mode, else http), the gateway's base URL, a file
+   * holding its bearer token ("" = none), the whole-call timeout. */
+  char realname[16];
+  char realname_url[256];
+  char realname_token_file[PATH_MAX];
+  int realname_timeout_ms;
+  char service_phone[32];    /* customer-service number shown by /v1/me and help */
 } mk_config;
 
 /* Where environment values come from; tests pass their own. */
@@ -40,7 +57,10 @@ typedef const char *(*mk_getenv_fn)(const char *name);
 int mk_config_load(mk_config *c, int argc, char **argv, mk_getenv_fn env, mk_err *e) MK_MUST_CHECK;
 
 /* Apply one setting by its INI key name (data, listen, public_url, store,
- * tls_cert, tls_key, cas_file, sandbox, insecure_http, threads, body_max, log_level).
+ * tls_cert, tls_key, cas_file, sandbox, insecure_http, threads, body_max, log_level,
+ * sms_provider, sms_url, sms_phone_limit, sms_ip_limit, wechat_provider, wechat_url,
+ * wechat_appid, wechat_secret_file).
+ * realname, realname_url, realname_token_file, realname_timeout_ms, service_phone).
  * source names where it came from, for the error message. */
 int mk_config_set(mk_config *c, const char *key, const char *value, const char *source,
                   mk_err *e) MK_MUST_CHECK;

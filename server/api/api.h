@@ -87,7 +87,11 @@ enum mk_route_auth {
 extern const struct mk_route mk_routes_system[]; /* routes.c */
 extern const struct mk_route mk_routes_ca[];     /* routes_ca.c */
 extern const struct mk_route mk_routes_files[];  /* routes_files.c */
+extern const struct mk_route mk_routes_account[]; /* routes_account.c */
+extern const struct mk_route mk_routes_identity[]; /* routes_identity.c */
 extern const struct mk_route mk_routes_org[];    /* routes_org.c */
+extern const struct mk_route mk_routes_review[]; /* routes_review.c */
+extern const struct mk_route mk_routes_console[]; /* routes_console.c */
 
 /* Every route of every table, ending with {NULL}. */
 const struct mk_route *mk_api_routes(void);
@@ -135,6 +139,13 @@ int mk_api_body_object(mk_req *req, json_t **out, mk_err *e) MK_MUST_CHECK;
 const char *mk_api_header(mk_req *req, const char *name);
 /* The value of query parameter name, or NULL. */
 const char *mk_api_query(mk_req *req, const char *name);
+/* Long-polls (docs/messages.md): begin, before reading the store, gives 1 and
+ * key's notifier version while the request may still wait (wait_s seconds
+ * from its arrival, server not stopping); park then makes the handler's 0
+ * mean "no answer yet": the request waits, holding no thread, and the
+ * handler runs again on a notification for key or at the deadline. */
+int mk_api_poll_begin(mk_req *req, const char *key, int wait_s, uint64_t *version);
+int mk_api_poll_park(mk_req *req, uint64_t version, mk_err *e) MK_MUST_CHECK;
 
 /* ---- server (server.c) ---- */
 /* Start listening with cfg, store and kek (all must outlive the server). */

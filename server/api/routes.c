@@ -120,7 +120,11 @@ static const struct mk_route *const route_tables[] = {
     mk_routes_system,
     mk_routes_ca,
     mk_routes_files,
+    mk_routes_account,
+    mk_routes_identity,
     mk_routes_org,
+    mk_routes_review,
+    mk_routes_console,
     NULL,
 };
 

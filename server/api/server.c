@@ -1,7 +1,11 @@
 /*
  * libmicrohttpd plumbing: one epoll thread pool, a request context per
  * request, bodies read into capped buffers, one problem+json for every
- * failure, and an access log line when the request completes.
+ * failure, and an access log line when the request completes. A long-poll
+ * (GET /v1/messages?wait=) is suspended while it waits, holding a
+ * connection but no thread, and resumed by the message notifier
+ * (svc/message.c) on a post for its account, at its deadline, or when the
+ * server stops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +41,7 @@ struct mk_server {
   atomic_int in_flight; /* requests between first callback and completion */
   atomic_int stopping;  /* set by mk_server_stop: close connections, refuse new requests */
   unsigned port;
+  int notifier;         /* holds a start of the long-poll notifier */
 };
 
 /* Per-request state, from the first access callback to completion. */
@@ -52,6 +57,15 @@ typedef struct reqctx {
   char method[16];
   int stopping;     /* the server is draining: ask the client to close */
   const mk_resp *extra; /* while queueing a handler's answer: its extra headers */
+  mk_server *srv;
+  struct {                /* a long-poll (mk_api_poll_begin / _park) */
+    int64_t deadline_ms;  /* mk_time_mono_ms; 0 until the handler first asks */
+    char key[MK_ID_MAX];  /* the account it waits for */
+    uint64_t version;     /* the key's notifier version the handler read under */
+    int park;             /* the handler asked to wait */
+    int failed;           /* waiting failed once: answer at once from now on */
+    mk_svc_watch *watch;  /* while suspended (and until the next run) */
+  } poll;
 } reqctx;
 
 static int valid_request_id(const char *s) {
@@ -213,6 +227,54 @@ static int authenticate(mk_req *req, mk_err *e) {
   }
 }
 
+int mk_api_poll_begin(mk_req *req, const char *key, int wait_s, uint64_t *version) {
+  reqctx *ctx = (reqctx *)(void *)req; /* req is reqctx's first member */
+  if (ctx->poll.failed || atomic_load(&ctx->srv->stopping) || key == NULL ||
+      strlen(key) >= sizeof ctx->poll.key || wait_s <= 0)
+    return 0;
+  if (ctx->poll.deadline_ms == 0)
+    ctx->poll.deadline_ms = ctx->t0_ms + (int64_t)wait_s * 1000;
+  if (mk_time_mono_ms() >= ctx->poll.deadline_ms)
+    return 0;
+  snprintf(ctx->poll.key, sizeof ctx->poll.key, "%s", key);
+  *version = mk_svc_message_version(key);
+  return 1;
+}
+
+int mk_api_poll_park(mk_req *req, uint64_t version, mk_err *e) {
+  reqctx *ctx = (reqctx *)(void *)req;
+  if (ctx->poll.key[0] == '\0')
+    return mk_err_set(e, MK_EINTERNAL, "a long-poll parks after mk_api_poll_begin");
+  ctx->poll.park = 1;
+  ctx->poll.version = version;
+  return 0;
+}
+
+/* The notifier's call (any thread): the connection is suspended until now. */
+static void poll_resume(void *arg) {
+  reqctx *ctx = arg;
+  MHD_resume_connection(ctx->req.conn);
+}
+
+/* Suspend the request until its watch fires; the handler runs again then. */
+static enum MHD_Result poll_suspend(mk_server *srv, reqctx *ctx) {
+  mk_err e;
+  mk_err_clear(&e);
+  MHD_suspend_connection(ctx->req.conn);
+  if (mk_svc_message_watch(ctx->poll.key, ctx->poll.version, ctx->poll.deadline_ms, srv,
+                           poll_resume, ctx, &ctx->poll.watch, &e) < 0) {
+    mk_log(MK_LOG_WARN, "http.long_poll", "{s:s}", "detail", e.msg);
+    ctx->poll.failed = 1;
+    MHD_resume_connection(ctx->req.conn);
+    return MHD_YES;
+  }
+  /* mk_server_stop sets stopping, then wakes every watch: one registered
+   * after that sees the flag here. */
+  if (atomic_load(&srv->stopping))
+    mk_svc_message_fire(ctx->poll.watch);
+  return MHD_YES;
+}
+
 static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   mk_resp resp = {0};
   mk_err e;
@@ -220,9 +282,25 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   mk_log_set_request_id(ctx->req.request_id);
   ctx->req.body = ctx->body.len > 0 ? ctx->body.data : NULL;
   ctx->req.body_len = ctx->body.len;
+  /* A long-poll runs again after it waited: start from the same caller. */
+  ctx->req.svc.caller = (mk_caller){.request_id = ctx->req.request_id, .remote = ctx->req.remote};
+  ctx->req.problem_field[0] = '\0';
+  ctx->req.problem_type = NULL;
   int rc = authenticate(&ctx->req, &e);
   if (rc == 0)
     rc = ctx->req.route->fn(&ctx->req, &resp, &e);
+  /* The handler's transactions are over: wake whoever waits for the
+   * messages it posted. */
+  mk_svc_message_flush();
+  if (rc == 0 && ctx->poll.park) {
+    ctx->poll.park = 0;
+    json_decref(resp.json);
+    free(resp.raw_owned);
+    resp_headers_free(&resp);
+    mk_log_set_request_id(NULL);
+    return poll_suspend(srv, ctx);
+  }
+  ctx->poll.park = 0;
   enum MHD_Result ret;
   if (rc == 0)
     ctx->extra = &resp;
@@ -251,7 +329,6 @@ static enum MHD_Result dispatch(mk_server *srv, reqctx *ctx) {
   ctx->extra = NULL;
   resp_headers_free(&resp);
   mk_log_set_request_id(NULL);
-  (void)srv;
   return ret;
 }
 
@@ -274,6 +351,7 @@ static enum MHD_Result on_first_call(mk_server *srv, struct MHD_Connection *conn
     return MHD_NO;
   *con_cls = ctx;
   atomic_fetch_add(&srv->in_flight, 1);
+  ctx->srv = srv;
   ctx->t0_ms = mk_time_mono_ms();
   ctx->req.conn = conn;
   snprintf(ctx->method, sizeof ctx->method, "%s", method);
@@ -337,6 +415,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (*con_cls == NULL)
     return on_first_call(srv, conn, url, method, con_cls);
   reqctx *ctx = *con_cls;
+  if (ctx->poll.watch != NULL) { /* resumed after a wait */
+    mk_svc_message_unwatch(ctx->poll.watch);
+    ctx->poll.watch = NULL;
+    ctx->stopping = atomic_load(&srv->stopping);
+  }
   if (*upload_data_size > 0) {
     /* After an early answer (or past the cap) the rest is read and dropped,
      * up to DRAIN_MAX; then the connection is closed. */
@@ -378,6 +461,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
          (json_int_t)ctx->body.len, "remote", ctx->req.remote, "completed",
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
   mk_log_set_request_id(NULL);
+  mk_svc_message_unwatch(ctx->poll.watch);
   mk_buf_free(&ctx->body);
   free(ctx);
   *con_cls = NULL;
@@ -463,6 +547,8 @@ int mk_server_start(const mk_config *cfg, mk_store *store, mk_kek *kek, mk_serve
       {MHD_OPTION_END, 0, NULL},
   };
   struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+  MK_TRY(mk_svc_message_notifier_start(e));
+  srv->notifier = 1;
   srv->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, srv,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, so it sees every message */
@@ -499,6 +585,7 @@ void mk_server_stop(mk_server *s, int grace_ms) {
      * keep-alive clients to close, and new requests on open connections are
      * refused with 503. */
     atomic_store(&s->stopping, 1);
+    mk_svc_message_wake_owner(s); /* waiting long-polls answer now */
     MHD_socket lsock = MHD_quiesce_daemon(s->daemon);
     if (lsock != MHD_INVALID_SOCKET)
       close(lsock);
@@ -507,7 +594,11 @@ void mk_server_stop(mk_server *s, int grace_ms) {
       usleep(10 * 1000);
     if (atomic_load(&s->in_flight) > 0)
       mk_log(MK_LOG_WARN, "server.stop", "{s:i}", "abandoned_requests", atomic_load(&s->in_flight));
+    /* libmicrohttpd must not stop with a suspended connection: every
+     * watch of ours has fired (stopping is set) and so resumed its own. */
     MHD_stop_daemon(s->daemon);
   }
+  if (s->notifier)
+    mk_svc_message_notifier_stop();
   free(s);
 }

@@ -330,6 +330,192 @@ int mk_svc_ca_operator_add(mk_svc_ctx *ctx, const char *ca_id, const char *usern
 int mk_svc_ca_operator_login(mk_svc_ctx *ctx, int kind, const char *username,
                              const char *password, char token[MK_SESSION_TOKEN_MAX], char *csrf,
                              json_t **out, mk_err *e) MK_MUST_CHECK;
+/* ---- identity, platforms, 我的, help (svc/realname.c, platform.c, me.c,
+ * help.c; docs/identity.md) ---- */
+
+#define MK_REALNAME_ATTEMPTS_MAX 10      /* provider checks per account per window */
+#define MK_REALNAME_ATTEMPT_WINDOW 3600  /* seconds */
+#define MK_FACE_SESSION_TTL 600          /* seconds to finish a face check */
+/* Verify the caller's identity once (实名认证): body {method: cfca|alipay|
+ * bankcard, name, id_number, card_number + card_phone (bankcard),
+ * face_session_id (alipay; name and id_number then optional but must match
+ * the session's)}. Validators first (field named), then the provider;
+ * MK_EPERM with type /problems/identity-refused when it refuses (reason in
+ * e), MK_ECONFLICT when the account is verified already or the ID number is
+ * verified on another account, MK_ERATE past MK_REALNAME_ATTEMPTS_MAX
+ * provider checks in MK_REALNAME_ATTEMPT_WINDOW. *out {name, id_number
+ * (masked), method, verified_at}. problem_type (may be NULL) receives a
+ * problem type overriding the code's. */
+int mk_svc_realname_verify(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                           const char **problem_type, mk_err *e) MK_MUST_CHECK;
+/* The caller's stored identity as above; MK_ENOTFOUND when not verified. */
+int mk_svc_realname_get(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Alipay face: start a certification for body {name, id_number}. *out
+ * {face_session_id, url, state, expires_at}. Counts as an attempt. */
+int mk_svc_realname_face_start(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                               const char **problem_type, mk_err *e) MK_MUST_CHECK;
+/* A face session of the caller, its state asked of the provider while
+ * pending: pending, passed, failed, used or expired. */
+int mk_svc_realname_face_get(mk_svc_ctx *ctx, const char *id, json_t **out,
+                             mk_err *e) MK_MUST_CHECK;
+/* Sandbox mode only (else MK_ENOTFOUND): record the face result body
+ * {outcome: pass|fail} of a pending session, as Alipay would. */
+int mk_svc_realname_face_sandbox(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
+                                 char *field, mk_err *e) MK_MUST_CHECK;
+/* Re-verification (证书找回: 认证信息需与账号首次实名信息保持一致): the same
+ * body as verify; the name and ID number must equal the stored identity
+ * (else MK_EPERM, type /problems/identity-mismatch) and the provider must
+ * accept them again. *out {verification_id, match: true, method,
+ * verified_at}; recovery consumes verification_id. MK_ECONFLICT when the
+ * account was never verified. */
+int mk_svc_realname_reverify(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                             const char **problem_type, mk_err *e) MK_MUST_CHECK;
+/* In db's transaction: consume a re-verification of the caller that matched
+ * at most max_age seconds ago and was not consumed yet; MK_EPERM otherwise. */
+int mk_svc_realname_consume(mk_svc_ctx *ctx, mk_db *db, const char *verification_id,
+                            int64_t max_age, mk_err *e) MK_MUST_CHECK;
+
+/* Platforms (平台选择). An item: {id, name, kind (platform|alliance),
+ * province, city, lat, lon, alliance {id, name} | null[, members [{id, name,
+ * city}] for an alliance]}. List in id order after cursor (may be NULL),
+ * province (may be NULL; "浙江" or "浙江省"), 1..100 items. */
+int mk_svc_platform_list(mk_svc_ctx *ctx, const char *province, const char *cursor, int64_t limit,
+                         json_t **out, mk_err *e) MK_MUST_CHECK;
+int mk_svc_platform_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* The limit (1..10) trading platforms nearest to lat/lon (millionths of a
+ * degree, within ±90/±180), by great-circle distance: {origin {lat, lon},
+ * items [item + distance_km]}. Alliances are not places: members name theirs. */
+int mk_svc_platform_nearest(mk_svc_ctx *ctx, int64_t lat_e6, int64_t lon_e6, int64_t limit,
+                            json_t **out, mk_err *e) MK_MUST_CHECK;
+/* PUT /v1/me/platform body {platform_id}: the caller's current platform. */
+int mk_svc_platform_select(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                           mk_err *e) MK_MUST_CHECK;
+/* Haversine distance in km on a sphere of radius 6371.0088 km (IUGG mean). */
+double mk_svc_distance_km(int64_t lat1_e6, int64_t lon1_e6, int64_t lat2_e6, int64_t lon2_e6);
+/* Parse a decimal degree ("30.7469", "-120") within ±max into millionths;
+ * MK_EINVAL for anything else (exponents, hex, nan, more than 7 decimals). */
+int mk_svc_parse_degrees(const char *s, int max, int64_t *out_e6, mk_err *e) MK_MUST_CHECK;
+
+/* 我的 and the home page: GET /v1/me {account_id, phone, identity | null,
+ * platform | null, roles, enterprises [{id, name, role}], unread_messages,
+ * next_step verify|apply|download|null, next_step_label, shortcuts,
+ * service_phone}. */
+int mk_svc_me_get(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Home shortcuts (应用中心): {items [{id, title}], catalogue [{id, title}]};
+ * put takes {items: [id, ...]} (1..8 distinct catalogue ids). */
+int mk_svc_me_shortcuts_get(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+int mk_svc_me_shortcuts_put(mk_svc_ctx *ctx, const json_t *body, json_t **out, char *field,
+                            mk_err *e) MK_MUST_CHECK;
+/* The customer-service phone (service_phone). */
+const char *mk_svc_service_phone(const mk_svc_ctx *ctx);
+
+/* Help (使用帮助) and 智能客服. Articles in position order: {items [{id,
+ * title, section}], next_cursor}; one article {id, title, section, keywords,
+ * body, service_phone}. */
+int mk_svc_help_list(mk_svc_ctx *ctx, const char *cursor, int64_t limit, json_t **out,
+                     mk_err *e) MK_MUST_CHECK;
+int mk_svc_help_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* The limit (1..10) best articles for the free-text question q: {query,
+ * items [{id, title, section, score, excerpt}], service_phone}. */
+int mk_svc_help_search(mk_svc_ctx *ctx, const char *q, int64_t limit, json_t **out,
+                       mk_err *e) MK_MUST_CHECK;
+/* The query parser behind it, pure: q (at most MK_HELP_QUERY_MAX code
+ * points, MK_HELP_QUERY_BYTES bytes, valid UTF-8; else MK_EINVAL) loses its
+ * question words (怎么, 如何, 吗 …) and punctuation; each remaining run gives
+ * its trigrams (searched with FTS5) and its bigrams and single characters
+ * (searched by LIKE: the trigram tokenizer cannot match them). */
+#define MK_HELP_QUERY_MAX 100
+#define MK_HELP_QUERY_BYTES 400
+#define MK_HELP_TERMS_MAX 64
+#define MK_HELP_TERM_BYTES 40
+typedef struct mk_help_terms {
+  size_t n;
+  struct {
+    char text[MK_HELP_TERM_BYTES]; /* CJK characters or lower-case [a-z0-9] */
+    int chars;                     /* code points: 1, 2, or 3+ (FTS5) */
+  } term[MK_HELP_TERMS_MAX];
+} mk_help_terms;
+int mk_svc_help_terms(const char *q, mk_help_terms *t, mk_err *e) MK_MUST_CHECK;
+/* The FTS5 MATCH expression of t's terms of 3+ characters, each a quoted
+ * string ("" doubled), joined by OR; "" when there are none. */
+int mk_svc_help_fts_query(const mk_help_terms *t, char *out, size_t cap, mk_err *e) MK_MUST_CHECK;
+
+/* ---- accounts (svc/account.c, svc/wechat.c, docs/accounts.md) ---- */
+
+#define MK_SMS_CODE_DIGITS 6
+#define MK_SMS_CODE_TTL 300         /* seconds a code is valid */
+#define MK_SMS_RESEND 60            /* seconds before a live code may be sent again */
+#define MK_SMS_CODE_TRIES 5         /* wrong tries that void a code */
+#define MK_SMS_PHONE_MAX 10         /* codes per phone per hour (cfg sms_phone_limit) */
+#define MK_SMS_IP_MAX 30            /* codes per address per hour (cfg sms_ip_limit) */
+#define MK_LOGIN_FAIL_PHONE_MAX 20  /* failed logins per phone per hour */
+#define MK_LOGIN_FAIL_IP_MAX 50     /* failed logins per address per hour */
+/* 1 when purpose is login, reset_password or change_phone. */
+int mk_svc_sms_purpose_valid(const char *purpose);
+/* Send a code to phone for purpose (change_phone: the caller's account
+ * asks, and the number must be free). Rate limited per phone and per
+ * address (MK_ERATE), one live code per phone and purpose, resend after
+ * MK_SMS_RESEND s. A reset code goes only to a number with an account; the
+ * answer does not tell. *out {phone (masked), purpose, expires_in,
+ * resend_after}. field (may be NULL) names a failing input. */
+int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purpose,
+                            json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* Operator: the sandbox SMS outbox of phone, newest first. */
+int mk_svc_sms_outbox(mk_svc_ctx *ctx, const char *phone, json_t **out, char *field,
+                      mk_err *e) MK_MUST_CHECK;
+/* Log in with phone and either an SMS code (login; the first login creates
+ * the account) or the password, on device_id. *out {token, session_id,
+ * expires_at, account_id, new_account}. MK_EAUTH for a wrong code or
+ * password (the same for an unknown phone), MK_EEXPIRED without a live
+ * code, MK_ERATE after too many failures. */
+int mk_svc_account_login(mk_svc_ctx *ctx, const char *phone, const char *code,
+                         const char *password, const char *device_id, json_t **out, char *field,
+                         mk_err *e) MK_MUST_CHECK;
+/* In db's open transaction: start a session of account_id on device_id as
+ * the caller, audited as account.login by method; *out as above. */
+int mk_svc_account_session_start(mk_svc_ctx *ctx, mk_db *db, const char *account_id,
+                                 const char *device_id, const char *method, int new_account,
+                                 json_t **out, mk_err *e) MK_MUST_CHECK;
+/* End the caller's account session. */
+int mk_svc_account_logout(mk_svc_ctx *ctx, mk_err *e) MK_MUST_CHECK;
+/* Set the caller's password (none yet: old_password NULL) or change it
+ * (old_password required; wrong: MK_EPERM). Other sessions end. *out
+ * {account_id, password_set, sessions_ended}. */
+int mk_svc_account_password_set(mk_svc_ctx *ctx, const char *old_password,
+                                const char *new_password, json_t **out, char *field,
+                                mk_err *e) MK_MUST_CHECK;
+/* Forgotten password: a reset_password code of phone sets a new one and
+ * ends every session. *out {account_id, phone (masked), password_set,
+ * sessions_ended}. */
+int mk_svc_account_password_reset(mk_svc_ctx *ctx, const char *phone, const char *code,
+                                  const char *new_password, json_t **out, char *field,
+                                  mk_err *e) MK_MUST_CHECK;
+/* Move the caller's account to new_phone with the change_phone code sent
+ * there; the number must be free (MK_ECONFLICT). Other sessions end. *out
+ * {account_id, phone (masked), sessions_ended}. */
+int mk_svc_account_phone_change(mk_svc_ctx *ctx, const char *new_phone, const char *code,
+                                json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+
+/* ---- WeChat login (svc/wechat.c) ---- */
+#define MK_WECHAT_TICKET_TTL 600 /* seconds a binding ticket is valid */
+/* Sandbox only (MK_ENOTFOUND otherwise): the simulated consent page gives
+ * user (1..32 of A-Z a-z 0-9 . _ -) a one-time authorization code. *out
+ * {code, state, expires_in}; state (may be NULL) is echoed. */
+int mk_svc_wechat_consent(mk_svc_ctx *ctx, const char *user, const char *state, json_t **out,
+                          char *field, mk_err *e) MK_MUST_CHECK;
+/* Trade WeChat's authorization code for a session on device_id when its
+ * openid is bound (*bound 1, *out as mk_svc_account_login), else for a
+ * binding ticket (*bound 0, *out {binding_ticket, expires_in}). MK_EAUTH
+ * for a code WeChat does not accept. */
+int mk_svc_wechat_login(mk_svc_ctx *ctx, const char *code, const char *device_id, json_t **out,
+                        int *bound, char *field, mk_err *e) MK_MUST_CHECK;
+/* Bind the ticket's openid to the account of phone (made when there is
+ * none) with a login SMS code sent to phone, and log in on device_id. *out
+ * as mk_svc_account_login. MK_EEXPIRED for a used or expired ticket,
+ * MK_ECONFLICT when the account has another WeChat user or the openid was
+ * bound meanwhile. */
+int mk_svc_wechat_bind(mk_svc_ctx *ctx, const char *ticket, const char *phone, const char *code,
+                       const char *device_id, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
 
 /* ---- organisation (svc/personal.c, enterprise.c, member.c, authz.c;
  * docs/enterprises.md) ---- */
@@ -406,5 +592,115 @@ int mk_svc_change_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_e
 int mk_svc_change_closed(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) MK_MUST_CHECK;
 int mk_svc_transfer_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a,
                              mk_err *e) MK_MUST_CHECK;
+/* ---- review: application lists, CA review, messages (svc/review.c,
+ * svc/message.c; docs/review.md, docs/messages.md) ---- */
+
+#define MK_SVC_LIST_MAX 100 /* items of one page */
+
+/* The calling account's applications, newest first: role "applicant" (its
+ * own; NULL means this) or "admin" (those of the enterprises it administers),
+ * state (may be NULL) one of the stored states, cursor (may be NULL) a
+ * next_cursor this gave. *out {items:[{id, kind, title, state, action,
+ * applicant {account_id, name, phone (masked)}, enterprise {id, name, uscc} |
+ * null, platform_id, ca_id, years, created_at, updated_at}], next_cursor}.
+ * MK_EINVAL naming field (role, state, cursor, limit). */
+int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const char *cursor,
+                    int64_t limit, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* event on application id in a transaction of its own, as the caller
+ * (mk_svc_app_transition says who may and when); *out the application as it
+ * is then (mk_svc_app_get). reason for rejections. body is the resubmission
+ * {changes?, attachments?: [{role, id}]} (may be NULL): changes replace
+ * scalar keys the data has (same type; ids are not changeable; ID numbers,
+ * USCCs, phones and person names validated by key), attachments replace
+ * those of the same role. */
+int mk_svc_app_act(mk_svc_ctx *ctx, const char *id, int event, const char *reason,
+                   const json_t *body, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* CA operator: its CA's applications in state (NULL: awaiting_ca; only
+ * states after the CA step), oldest in that state first. *out {items:[{id,
+ * kind, title, state, applicant {account_id, name, phone, id_number} (both
+ * masked), enterprise {id, name, uscc} | null, platform_id, years,
+ * attachments (a count), created_at, updated_at}], next_cursor}. */
+int mk_svc_ca_queue(mk_svc_ctx *ctx, const char *state, const char *cursor, int64_t limit,
+                    json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* CA operator: one application of its CA as mk_svc_app_get, plus
+ * applicant.id_number (masked) and each attachment's url. MK_ENOTFOUND for
+ * another CA's application or one that never reached the CA. */
+int mk_svc_ca_app_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* CA operator: the bytes of attachment att of application id (only one that
+ * application carries). *data is the caller's (free). */
+int mk_svc_ca_app_attachment(mk_svc_ctx *ctx, const char *id, const char *att,
+                             unsigned char **data, size_t *len, char media_type[16],
+                             mk_err *e) MK_MUST_CHECK;
+/* mk_svc_ca_operator_login behind a limit on failures: at most
+ * MK_CA_LOGIN_FAILS_USER per username and MK_CA_LOGIN_FAILS_REMOTE per
+ * client address (ctx->caller.remote) within MK_CA_LOGIN_WINDOW seconds,
+ * then MK_ERATE until older failures leave the window. A success clears the
+ * username's failures. For `mkey ca login` and the console's login. */
+#define MK_CA_LOGIN_WINDOW (15 * 60)
+#define MK_CA_LOGIN_FAILS_USER 5
+#define MK_CA_LOGIN_FAILS_REMOTE 20
+int mk_svc_ca_login(mk_svc_ctx *ctx, int kind, const char *username, const char *password,
+                    char token[MK_SESSION_TOKEN_MAX], char *csrf, json_t **out,
+                    mk_err *e) MK_MUST_CHECK;
+
+/* The calling account's messages, newest first: seq > after (may be NULL),
+ * below cursor (may be NULL; a next_cursor this gave), unread_only. *out
+ * {items:[{id, seq, type, title, body, application_id, action, read_at,
+ * created_at}], next_cursor, unread_count, last_seq}. */
+int mk_svc_message_list(mk_svc_ctx *ctx, int unread_only, const char *after, const char *cursor,
+                        int64_t limit, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* One message of the caller; the first reading marks it read. */
+int mk_svc_message_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* Mark the caller's unread messages read, up to seq up_to (0: all). *out
+ * {marked, unread_count, last_seq}. */
+int mk_svc_message_read_all(mk_svc_ctx *ctx, int64_t up_to, json_t **out,
+                            mk_err *e) MK_MUST_CHECK;
+
+/* Long-poll notifier (one process; docs/messages.md). mk_svc_message_post
+ * remembers, per thread, whom it wrote to; whoever owns the transactions
+ * calls mk_svc_message_flush once they are committed or rolled back (the
+ * HTTP server does after every handler; other threads that post must too),
+ * which wakes the watches of those accounts. A waiter takes the account's
+ * version before it reads the store and passes it to watch: a post flushed
+ * in between fires the watch at once. fn runs exactly once per watch (on a
+ * post, at deadline_ms of mk_time_mono_ms, by fire or wake_owner, or when
+ * the notifier stops), on some thread, with the notifier's lock held: it
+ * must be quick and must not call back into the notifier. */
+typedef struct mk_svc_watch mk_svc_watch;
+typedef void (*mk_svc_wake_fn)(void *arg);
+int mk_svc_message_notifier_start(mk_err *e) MK_MUST_CHECK; /* counted: start/stop pairs */
+void mk_svc_message_notifier_stop(void);
+uint64_t mk_svc_message_version(const char *account_id);
+/* *out is the caller's: mk_svc_message_unwatch it once fired or unwanted. */
+int mk_svc_message_watch(const char *account_id, uint64_t version, int64_t deadline_ms,
+                         const void *owner, mk_svc_wake_fn fn, void *arg, mk_svc_watch **out,
+                         mk_err *e) MK_MUST_CHECK;
+void mk_svc_message_fire(mk_svc_watch *w);       /* now, unless it fired already */
+void mk_svc_message_unwatch(mk_svc_watch *w);    /* NULL does nothing */
+void mk_svc_message_wake_owner(const void *owner); /* fire every watch of owner */
+void mk_svc_message_notify(const char *account_id); /* NULL: every account */
+void mk_svc_message_pending(const char *account_id); /* what mk_svc_message_post calls */
+void mk_svc_message_flush(void);
+/* ---- web console sessions (svc/console.c, docs/console.md) ---- */
+
+/* Failed console logins allowed per window, per username and per address. */
+#define MK_CONSOLE_FAIL_WINDOW (15 * 60)
+#define MK_CONSOLE_FAIL_MAX_USER 5
+#define MK_CONSOLE_FAIL_MAX_REMOTE 20
+/* mk_svc_ca_operator_login(MK_SESSION_CONSOLE) bounded against guessing:
+ * MK_ERATE with *retry_after (seconds) once the username or the caller's
+ * address (ctx->caller.remote) has used its failures of the window. */
+int mk_svc_console_login(mk_svc_ctx *ctx, const char *username, const char *password,
+                         char token[MK_SESSION_TOKEN_MAX], char csrf[MK_SESSION_TOKEN_MAX],
+                         json_t **out, int64_t *retry_after, mk_err *e) MK_MUST_CHECK;
+/* Forget every count (tests). */
+void mk_svc_console_limits_reset(void);
+/* The caller's CA operator session: {username, ca_id, ca_name, session_id,
+ * kind, expires_at}. */
+int mk_svc_console_session(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHECK;
+/* A new CSRF token for the caller's console session; the old one stops
+ * working. MK_EAUTH for any other kind of session. */
+int mk_svc_console_csrf_renew(mk_svc_ctx *ctx, char csrf[MK_SESSION_TOKEN_MAX],
+                              mk_err *e) MK_MUST_CHECK;
 
 #endif

@@ -9,6 +9,8 @@
 #   check_fails "what" cmd...      cmd must fail
 #   http METHOD PATH [curl args]   sets HTTP_STATUS, HTTP_BODY, HTTP_HEADERS
 #   json_get EXPR                  reads HTTP_BODY (or stdin with -) as JSON: python expr on `j`
+#   mk_login PROFILE PHONE         log PROFILE in as PHONE (account made at first login)
+#   mk_verify PROFILE NAME ID      verify PROFILE's real name (sandbox CFCA accepts valid data)
 #   mk_done                        prints "N passed, M failed", exits non-zero on failure
 set -u
 
@@ -130,6 +132,24 @@ expect_problem() {
   expect_eq "$what: problem+json" "$(header Content-Type)" "application/problem+json"
   expect_eq "$what: type" "$(json_get 'j["type"]')" "$type"
   expect_eq "$what: status in body" "$(json_get 'j["status"]')" "$status"
+}
+
+# mk_login PROFILE PHONE: request a login code, read it from the sandbox SMS
+# outbox as the platform operator, and log in with it. Fails (non-zero) when
+# any step does.
+mk_login() {
+  local profile=$1 phone=$2 code
+  "$MKEY" --profile "$profile" login --phone "$phone" </dev/null >/dev/null || return 1
+  code=$(curl -fsS -H "Authorization: Bearer $(head -1 "$MK_DATA/admin.token")" \
+    "$MK_URL/v1/admin/sms-outbox?phone=$phone" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["code"])') || return 1
+  "$MKEY" --profile "$profile" login --phone "$phone" --code "$code" </dev/null >/dev/null
+}
+
+# mk_verify PROFILE NAME ID_NUMBER: real-name verification of a logged-in
+# profile by CFCA (docs/identity.md lists what the sandbox refuses).
+mk_verify() {
+  "$MKEY" --profile "$1" realname --method cfca --name "$2" --id-number "$3" </dev/null >/dev/null
 }
 
 mk_done() {

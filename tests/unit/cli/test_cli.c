@@ -796,7 +796,7 @@ static void test_cli_set_server_signs_out(void **state) {
 /* The real binary, when built: cli/main.c's table and exit statuses. */
 static void test_cli_binary(void **state) {
   const char *build = getenv("MKEY_BUILD_DIR");
-  char bin[512], cmd[700], out[1024];
+  char bin[512], cmd[700], out[8192];
   if (build == NULL)
     skip();
   snprintf(bin, sizeof bin, "%s/bin/mkey", build);

@@ -148,7 +148,9 @@ static void test_path_too_long(void **state) {
 static void test_real_table(void **state) {
   (void)state;
   for (const struct mk_route *r = mk_api_routes(); r->method; r++) {
-    assert_true(strncmp(r->pattern, "/v1/", 4) == 0);
+    /* the API under /v1/; the web console's static pages under /console */
+    assert_true(strncmp(r->pattern, "/v1/", 4) == 0 || strcmp(r->pattern, "/console") == 0 ||
+                strncmp(r->pattern, "/console/", 9) == 0);
     assert_non_null(r->fn);
     assert_non_null(r->summary);
     /* every route names who may call it; admin routes are never public */
@@ -158,6 +160,41 @@ static void test_real_table(void **state) {
     for (const struct mk_route *o = r + 1; o->method; o++)
       assert_false(strcmp(r->method, o->method) == 0 && strcmp(r->pattern, o->pattern) == 0);
   }
+}
+
+/* The web console's pages: the directory is its page, the rest one file
+ * name (the handler serves only embedded names, so "a/b" finds nothing). */
+static void test_console_routes(void **state) {
+  (void)state;
+  char seg[MK_PATH_MAX], allow[64];
+  const struct mk_route *r = NULL;
+  const char *p[MK_ROUTE_PARAMS_MAX];
+  size_t n = 0;
+  const struct mk_route *all = mk_api_routes();
+  assert_int_equal(mk_router_match(all, "GET", "/console/", seg, sizeof seg, &r, p, &n, allow,
+                                   sizeof allow),
+                   MK_ROUTE_FOUND);
+  assert_string_equal(r->pattern, "/console/");
+  assert_int_equal(n, 0);
+  assert_int_equal(mk_router_match(all, "GET", "/console/app.js", seg, sizeof seg, &r, p, &n,
+                                   allow, sizeof allow),
+                   MK_ROUTE_FOUND);
+  assert_string_equal(r->pattern, "/console/{*file}");
+  assert_string_equal(p[0], "app.js");
+  assert_int_equal(mk_router_match(all, "GET", "/console/a/b.js", seg, sizeof seg, &r, p, &n,
+                                   allow, sizeof allow),
+                   MK_ROUTE_FOUND);
+  assert_string_equal(p[0], "a/b.js");
+  assert_int_equal(mk_router_match(all, "GET", "/console", seg, sizeof seg, &r, p, &n, allow,
+                                   sizeof allow),
+                   MK_ROUTE_FOUND);
+  assert_string_equal(r->pattern, "/console");
+  assert_int_equal(mk_router_match(all, "POST", "/console/", seg, sizeof seg, &r, p, &n, allow,
+                                   sizeof allow),
+                   MK_ROUTE_NO_METHOD);
+  assert_int_equal(mk_router_match(all, "GET", "/console/%2e%2e", seg, sizeof seg, &r, p, &n,
+                                   allow, sizeof allow),
+                   MK_ROUTE_NO_PATH);
 }
 
 static void test_problem_mapping(void **state) {
@@ -210,7 +247,7 @@ int main(void) {
       cmocka_unit_test(test_catch_all),
       cmocka_unit_test(test_not_found),        cmocka_unit_test(test_method_not_allowed),
       cmocka_unit_test(test_path_too_long),    cmocka_unit_test(test_real_table),
-      cmocka_unit_test(test_problem_mapping),
+      cmocka_unit_test(test_problem_mapping),  cmocka_unit_test(test_console_routes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
