@@ -26,7 +26,6 @@ check "mkey admin login" "$MKEY" --profile ops admin login --token-file "$MK_DAT
 USCC1=91330402MA2B3C4D53 # INTEROP.md: valid GB 32100 check characters
 USCC2=91320602MA1X2Y3W4J
 USCC3=91110000600037341L
-USCC4=91330100MA27XL0K1J
 LEGAL_ID=330402199003071210 # valid GB 11643 check digits (tests/unit/server/test_org.c)
 
 # ---- people -----------------------------------------------------------------------
@@ -133,6 +132,8 @@ check_fails "a second claim of the same credit code" "$MKEY" --profile bob enter
   --form "$DATA/form.png" "${CLAIM_EXTRA[@]}"
 check_fails "not admin before the CA approves" "$MKEY" --profile wang enterprise show --enterprise "$ENT"
 check "the zjca operator approves the claim" "$MKEY" --profile zj ca approve "$CLAIM"
+check_fails "approving it twice" "$MKEY" --profile zj ca approve "$CLAIM"
+check_fails "withdrawing an approved claim" "$MKEY" --profile wang app cancel "$CLAIM"
 check "wang's enterprises" "$MKEY" --profile wang --json enterprise list
 expect_eq "wang is the admin with every permission" "$(J '[[e["id"], e["role"], e["permissions"]] for e in j]')" \
   "[[\"$ENT\", \"admin\", [\"login\", \"sign\", \"seal\", \"encrypt\", \"decrypt\"]]]"
