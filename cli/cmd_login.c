@@ -142,6 +142,8 @@ int acct_save_session(const struct cli *ctx, mk_client *c, const json_t *answer,
                 json_object_set_new(profile, "account_id", json_string(account)) == 0 &&
                 (phone == NULL || json_object_set_new(profile, "phone", json_string(phone)) == 0),
             MK_ENOMEM, e, "out of memory");
+  if (phone == NULL) /* a WeChat login: the number is not known here */
+    json_object_del(profile, "phone");
   MK_TRY(cli_profile_save(ctx->profile, profile, e));
 out:
   cli_profile_free(profile);

@@ -112,7 +112,9 @@ static int act_reject(mk_req *req, mk_resp *resp, int event, mk_err *e) {
   const char *reason = NULL;
   MK_TRY(mk_api_body_object(req, &body, e));
   MK_TRY(mk_json_only_keys(body, allowed, req->problem_field, e));
-  MK_TRY(mk_json_get_str(body, "reason", 1, 2000, &reason, req->problem_field, e));
+  /* Optional here: the engine asks for it after deciding that the caller may
+   * act, so a stranger learns nothing from the answer. */
+  MK_TRY(mk_json_get_str(body, "reason", 0, 2000, &reason, req->problem_field, e));
   MK_TRY(mk_svc_app_act(&req->svc, req->params[0], event, reason, NULL, &resp->json,
                         req->problem_field, e));
 out:

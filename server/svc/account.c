@@ -91,9 +91,18 @@ static int rate_add(mk_svc_ctx *ctx, mk_db *db, const char *kind, const char *su
   mk_stmt *st = NULL;
   char bucket[160];
   snprintf(bucket, sizeof bucket, "%s:%s", kind, subject ? subject : "");
-  MK_TRY(mk_db_prepare(db, "DELETE FROM rate_event WHERE bucket = $1 AND at <= $2", &st, e));
-  MK_TRY(mk_stmt_bind_text(st, 1, bucket, e));
-  MK_TRY(mk_stmt_bind_int(st, 2, ctx->now() - RATE_WINDOW, e));
+  /* This bucket's old rows go every time; now and then every bucket's, so
+   * addresses that never come back leave nothing behind. */
+  unsigned char dice = 0;
+  int all = RAND_bytes(&dice, 1) == 1 && dice < 4;
+  if (all) {
+    MK_TRY(mk_db_prepare(db, "DELETE FROM rate_event WHERE at <= $1", &st, e));
+    MK_TRY(mk_stmt_bind_int(st, 1, ctx->now() - RATE_WINDOW, e));
+  } else {
+    MK_TRY(mk_db_prepare(db, "DELETE FROM rate_event WHERE bucket = $1 AND at <= $2", &st, e));
+    MK_TRY(mk_stmt_bind_text(st, 1, bucket, e));
+    MK_TRY(mk_stmt_bind_int(st, 2, ctx->now() - RATE_WINDOW, e));
+  }
   MK_TRY(mk_stmt_step(st, e));
   mk_stmt_finish(st);
   st = NULL;
@@ -229,14 +238,19 @@ int mk_svc_acct_code_consume(mk_svc_ctx *ctx, mk_db *db, const char *phone, cons
   }
   attempts++;
   int burnt = attempts >= MK_SMS_CODE_TRIES;
-  MK_TRY(mk_db_prepare(db,
-                       burnt ? "UPDATE sms_code SET attempts = $1, state = 'burnt', closed_at = $2 "
-                               "WHERE id = $3"
-                             : "UPDATE sms_code SET attempts = $1 WHERE id = $3 AND $2 = $2",
-                       &st, e));
-  MK_TRY(mk_stmt_bind_int(st, 1, attempts, e));
-  MK_TRY(mk_stmt_bind_int(st, 2, ctx->now(), e));
-  MK_TRY(mk_stmt_bind_text(st, 3, id, e));
+  if (burnt) {
+    MK_TRY(mk_db_prepare(db,
+                         "UPDATE sms_code SET attempts = $1, state = 'burnt', closed_at = $2 "
+                         "WHERE id = $3",
+                         &st, e));
+    MK_TRY(mk_stmt_bind_int(st, 1, attempts, e));
+    MK_TRY(mk_stmt_bind_int(st, 2, ctx->now(), e));
+    MK_TRY(mk_stmt_bind_text(st, 3, id, e));
+  } else {
+    MK_TRY(mk_db_prepare(db, "UPDATE sms_code SET attempts = $1 WHERE id = $2", &st, e));
+    MK_TRY(mk_stmt_bind_int(st, 1, attempts, e));
+    MK_TRY(mk_stmt_bind_text(st, 2, id, e));
+  }
   MK_TRY(mk_stmt_step(st, e));
   if (burnt)
     MK_FAIL(MK_EAUTH, e, "wrong code; after %d wrong tries it is void: request a new one",
@@ -295,7 +309,7 @@ out:
 
 int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purpose, json_t **out,
                             char *field, mk_err *e) {
-  int rc = 0, exists = 0, committed = 0;
+  int rc = 0, exists = 0;
   mk_db *db = NULL;
   mk_stmt *st = NULL;
   const mk_sms_provider *prov = NULL;
@@ -347,9 +361,16 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
    * same either way, so the endpoint does not tell who has one. */
   if (strcmp(purpose, "reset_password") == 0 && !exists) {
     MK_TRY(mk_db_commit(db, e));
-    committed = 1;
     goto answer;
   }
+  /* A day's codes of this number are kept (for the audit trail's ids and
+   * support questions); older rows go. */
+  MK_TRY(mk_db_prepare(db, "DELETE FROM sms_code WHERE phone = $1 AND created_at < $2", &st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, phone, e));
+  MK_TRY(mk_stmt_bind_int(st, 2, now - 86400, e));
+  MK_TRY(mk_stmt_step(st, e));
+  mk_stmt_finish(st);
+  st = NULL;
   MK_TRY(mk_db_prepare(db,
                        "UPDATE sms_code SET state = 'replaced', closed_at = $1 WHERE phone = $2 "
                        "AND purpose = $3 AND state = 'live'",
@@ -391,7 +412,6 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   json_decref(d);
   MK_TRY(rc);
   MK_TRY(mk_db_commit(db, e));
-  committed = 1;
   if (!prov->in_transaction) {
     rc = prov->send(ctx->cfg, NULL, &m, e);
     if (rc < 0) {
@@ -407,7 +427,6 @@ answer:
                    MK_SMS_CODE_TTL, "resend_after", MK_SMS_RESEND);
   MK_ENSURE_ALLOC(*out, e);
 out:
-  (void)committed;
   OPENSSL_cleanse(code, sizeof code);
   OPENSSL_cleanse(text, sizeof text);
   mk_stmt_finish(st);

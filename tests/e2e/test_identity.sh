@@ -4,7 +4,8 @@
 # realname` (Alipay with the sandbox face result), refusals, one account per
 # ID number, re-verification against the stored identity, validators'
 # problem+json, the rate limit, platforms list/nearest/use, GET /v1/me's next
-# step (去认证 → 去申请), shortcuts, `mkey cache clear`, and the 智能客服.
+# step (去认证 → 去申请 → nothing while the CA reviews → 去下载), shortcuts, `mkey
+# cache clear`, and the 智能客服.
 . "$(dirname "$0")/harness.sh"
 
 ID1=330402199003071237 # INTEROP.md: valid check digits
@@ -13,35 +14,9 @@ ID3=341802199209207894
 ID4=310115198001011238 # check digit computed per GB 11643
 ID_REFUSED=330402199003079992 # sequence code 999: the sandbox refuses it
 CARD=6222021000123456781 # INTEROP.md: Luhn-valid
+DATA=$MKEY_SOURCE_DIR/tests/data
 
 mk_start
-
-if ! declare -F mk_login >/dev/null; then
-  # Until the accounts area's login is in this tree: an account and a
-  # session made directly in the store, as POST /v1/sessions would.
-  mk_login() {
-    python3 - "$MK_DATA/mkey.db" "$MKEY_HOME/profiles/$1" "$2" "$MK_URL" <<'PY'
-import base64, hashlib, json, os, secrets, sqlite3, sys, time
-db, pdir, phone, url = sys.argv[1:]
-alpha = "0123456789abcdefghjkmnpqrstvwxyz"
-def new_id(p):
-    return p + "_" + secrets.choice("01234567") + "".join(secrets.choice(alpha) for _ in range(25))
-acc, ses, dev = new_id("acc"), new_id("ses"), new_id("dev")
-tok = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
-now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-c = sqlite3.connect(db, timeout=10)
-c.execute("INSERT INTO account(id, phone, created_at, updated_at) VALUES (?, ?, ?, ?)", (acc, phone, now, now))
-c.execute("INSERT INTO session(id, token_sha256, kind, account_id, device_id, remote, created_at, expires_at)"
-          " VALUES (?, ?, 'account', ?, ?, '127.0.0.1', ?, ?)",
-          (ses, hashlib.sha256(tok.encode()).hexdigest(), acc, dev, now, int(time.time()) + 86400))
-c.commit()
-os.makedirs(pdir, mode=0o700, exist_ok=True)
-fd = os.open(os.path.join(pdir, "profile.json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, json.dumps({"server": url, "token": tok, "device": dev}).encode())
-os.close(fd)
-PY
-  }
-fi
 
 # http as a logged-in profile: its token and device from profile.json.
 as_http() {
@@ -136,6 +111,19 @@ check "alice: mkey me (verified)" "$MKEY" --profile alice --json me
 expect_eq "verified: 去申请" "$(OUT '[j["next_step"], j["identity"]["id_number"]]')" \
   '["apply", "330402********1237"]'
 expect_eq "no full ID number in /v1/me" "$(grep -c "$ID1" "$MK_TMP/out")" "0"
+check "alice: apply to a CA that reviews by hand" "$MKEY" --profile alice cert apply personal \
+  --platform plt_jiaxing --ca ca_sbx_zjca --years 1 --form "$DATA/form.png"
+check "alice: mkey me (under review)" "$MKEY" --profile alice --json me
+expect_eq "under review: nothing to do" "$(OUT '[j["next_step"], j["next_step_label"]]')" '[null, null]'
+check "alice: apply to the CA that approves at once" "$MKEY" --profile alice --json cert apply \
+  personal --platform plt_csj_alliance --ca ca_sbx_ahca --years 1 --form "$DATA/form.png" \
+  --attach power_of_attorney="$DATA/license.jpg"
+ready=$(OUT 'j["id"]')
+check "alice: mkey me (approved)" "$MKEY" --profile alice --json me
+expect_eq "approved: 去下载 names the application" \
+  "$(OUT '[j["next_step"], j["next_step_label"] == "去下载", j["next_step_application_id"]]')" \
+  "[\"download\", true, \"$ready\"]"
+expect_eq "messages about the applications are counted" "$(OUT 'j["unread_messages"] > 0')" "true"
 check_fails "alice: a second verification is refused" "$MKEY" --profile alice realname --method cfca --name 张三 --id-number "$ID1"
 grep -q "verified already" "$MK_TMP/err" && pass "says it is verified already" || fail "second verify: $(cat "$MK_TMP/err")"
 
@@ -212,8 +200,8 @@ check "alice: shortcuts set" "$MKEY" --profile alice me shortcuts set zone seal 
 check_fails "alice: an unknown shortcut" "$MKEY" --profile alice me shortcuts set zone teleport
 check "alice: mkey me" "$MKEY" --profile alice --json me
 expect_eq "platform and shortcuts in /v1/me" \
-  "$(OUT '[j["platform"]["id"], [s["id"] for s in j["shortcuts"]], j["unread_messages"]]')" \
-  '["plt_csj_alliance", ["zone", "seal", "service"], 0]'
+  "$(OUT '[j["platform"]["id"], [s["id"] for s in j["shortcuts"]]]')" \
+  '["plt_csj_alliance", ["zone", "seal", "service"]]'
 
 # ---- cache clear -------------------------------------------------------------------------------
 check "alice: list platforms (cached)" "$MKEY" --profile alice platform list
