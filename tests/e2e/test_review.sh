@@ -8,10 +8,11 @@
 # rejecting without a reason, an expired or ended CA session, too many failed
 # logins. Last, a stopping mkeyd answers a waiting long-poll at once.
 #
-# Applicants come from the accounts, identity and organisation commands (mk_login,
-# mk_verify, `mkey cert apply personal`) when this build has them; otherwise
-# their accounts, sessions and applications are written into the database the
-# way those services store them, so the review side is tested either way.
+# People log in and verify with mk_login and mk_verify; applications come from
+# `mkey cert apply personal` when this build has it, else they are written into
+# the database the way the application engine stores a submitted one. Join
+# requests to an enterprise admin are always written so (their journey is
+# e2e_org's).
 . "$(dirname "$0")/harness.sh"
 
 D=$MK_TMP/review
@@ -67,8 +68,20 @@ NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # prefix, the first of them 0-7 (128 random bits in 130).
 mkid() { printf '%s_0%s' "$1" "$(openssl rand -hex 13 | cut -c1-25)"; }
 
-# Write an account with a verified identity and a session into the database and
-# a profile holding that session: what `mkey login` and `mkey realname` leave.
+# A logged-in, verified person in a profile of its own; ACC_<profile> is the
+# account id.
+person() { # profile phone name id_number
+  if type mk_login >/dev/null 2>&1 && type mk_verify >/dev/null 2>&1; then
+    check "$1 logs in" mk_login "$1" "$2"
+    check "$1 verifies ($3)" mk_verify "$1" "$3" "$4"
+    eval "ACC_$1=$("$MKEY" --profile "$1" --json me | json_get 'j["account_id"]' -)"
+  else
+    seed_person "$@"
+  fi
+}
+
+# Without the accounts commands: write the account, identity and session into
+# the database, and a profile holding the session.
 seed_person() { # profile phone name id_number
   local acc dev tok
   acc=$(mkid acc)
@@ -122,22 +135,20 @@ seed_application() { # profile ca attachment [enterprise]
 if type mk_login >/dev/null 2>&1 && type mk_verify >/dev/null 2>&1 &&
   "$MKEY" help cert >/dev/null 2>&1; then
   JOURNEY=real
-  mk_login alice 13800138001
-  mk_verify alice 张三 "$ID_ALICE"
+  person alice 13800138001 张三 "$ID_ALICE"
   check "alice applies for a personal certificate" "$MKEY" --profile alice cert apply personal \
     --platform plt_jiaxing --ca ca_sbx_zjca --years 1 --form "$D/form.jpg"
   check "alice's applications" "$MKEY" --profile alice --json app list
   APP=$(json_get 'j[0]["id"]' - <"$MK_TMP/out")
-  mk_login bob 13800138002
-  mk_verify bob 李四 "$ID_BOB"
+  person bob 13800138002 李四 "$ID_BOB"
   check "bob applies to another CA" "$MKEY" --profile bob cert apply personal \
     --platform plt_nantong --ca ca_sbx_jsca --years 1 --form "$D/form.png"
   check "bob's applications" "$MKEY" --profile bob --json app list
   APP_B=$(json_get 'j[0]["id"]' - <"$MK_TMP/out")
 else
   JOURNEY=seeded
-  seed_person alice 13800138001 张三 "$ID_ALICE"
-  seed_person bob 13800138002 李四 "$ID_BOB"
+  person alice 13800138001 张三 "$ID_ALICE"
+  person bob 13800138002 李四 "$ID_BOB"
   ATT=$(upload alice "$D/form.jpg" image/jpeg)
   APP=$(seed_application alice ca_sbx_zjca "$ATT")
   APP_B=$(seed_application bob ca_sbx_jsca "$(upload bob "$D/form.png" image/png)")
@@ -290,8 +301,8 @@ check "the cancelled list" "$MKEY" --profile alice --json app list --state cance
 expect_eq "has it" "$(json_get '[a["id"] for a in j]' - <"$MK_TMP/out")" "[\"$APP2\"]"
 
 # ---- an enterprise admin decides ---------------------------------------------------------------
-seed_person carol 13800138003 王五 110101199001011237
-seed_person dave 13800138004 赵六 110101198801011232
+person carol 13800138003 王五 110101199001011237
+person dave 13800138004 赵六 110101198801011230
 sqlite3 "$DB" "INSERT INTO enterprise(id, name, uscc, legal_name, legal_id_number, state, admin_account_id,
     created_at, updated_at) VALUES ('ent_aaaaaaaaaaaaaaaaaaaaaaaaaa', '嘉兴测试有限公司', '91330402MA2B3C4D53',
     '王五', '110101199001011237', 'claimed', '$ACC_carol', '$NOW', '$NOW');
