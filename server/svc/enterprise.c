@@ -13,6 +13,7 @@
 #include "svc/org.h"
 #include "util/guard.h"
 #include "util/time.h"
+#include "util/validate.h"
 
 /* ---- claim ------------------------------------------------------------------ */
 
@@ -128,37 +129,129 @@ out:
   return rc;
 }
 
-/* The CA approved a claim: the enterprise is claimed and the claimer its
- * admin, with every permission. */
-int mk_svc_claim_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) {
+/* The enterprise information an application ends with. */
+typedef struct subject {
+  char name[ORG_NAME_MAX], uscc[ORG_CODE_MAX], legal_name[ORG_PERSON_MAX], legal_id[ORG_CODE_MAX],
+      license[MK_ID_MAX];
+} subject;
+
+/* Start from what the request stored (s), then take what a resubmission
+ * changed in the application's data (name, credit code, legal name, and the
+ * legal ID number when given in full rather than masked), each checked
+ * again, and the business licence the application carries now. A value
+ * that does not pass is MK_ECONFLICT: the CA rejects, the applicant fixes
+ * it. */
+static int subject_final(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, subject *s, mk_err *e) {
+  int rc = 0, found = 0;
+  mk_stmt *st = NULL;
+  const char *v;
+  char code[ORG_CODE_MAX];
+  if ((v = json_string_value(json_object_get(a->data, "name"))) != NULL) {
+    MK_ENSURE(org_valid_enterprise_name(v, NULL) == 0 && strlen(v) < sizeof s->name, MK_ECONFLICT,
+              e, "the application's enterprise name is not valid");
+    snprintf(s->name, sizeof s->name, "%s", v);
+  }
+  if ((v = json_string_value(json_object_get(a->data, "uscc"))) != NULL) {
+    MK_ENSURE(org_norm_code(v, code) == 0 && mk_valid_uscc(code, NULL) == 0, MK_ECONFLICT, e,
+              "the application's unified social credit code is not valid");
+    snprintf(s->uscc, sizeof s->uscc, "%s", code);
+  }
+  if ((v = json_string_value(json_object_get(a->data, "legal_name"))) != NULL) {
+    MK_ENSURE(mk_valid_person_name(v, NULL) == 0 && strlen(v) < sizeof s->legal_name, MK_ECONFLICT,
+              e, "the application's legal representative name is not valid");
+    snprintf(s->legal_name, sizeof s->legal_name, "%s", v);
+  }
+  v = json_string_value(json_object_get(a->data, "legal_id_number"));
+  if (v != NULL && strchr(v, '*') == NULL) {
+    MK_ENSURE(org_norm_code(v, code) == 0 && mk_valid_id_number_at(code, ctx->now(), NULL) == 0,
+              MK_ECONFLICT, e, "the application's legal representative ID number is not valid");
+    snprintf(s->legal_id, sizeof s->legal_id, "%s", code);
+  }
+  MK_TRY(mk_db_prepare(db,
+                       "SELECT attachment_id FROM application_attachment WHERE application_id = "
+                       "$1 AND role = 'business_license'",
+                       &st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, a->id, e));
+  MK_TRY(found = mk_stmt_step(st, e));
+  if (found)
+    snprintf(s->license, sizeof s->license, "%s", mk_stmt_text(st, 0));
+out:
+  OPENSSL_cleanse(code, sizeof code);
+  mk_stmt_finish(st);
+  return rc;
+}
+
+/* Write s into enterprise id (state claiming or claimed as given), with the
+ * admin when admin is not NULL. */
+static int subject_write(mk_svc_ctx *ctx, mk_db *db, const char *id, const char *state,
+                         const char *admin, const subject *s, mk_err *e) {
   int rc = 0;
   mk_stmt *st = NULL;
-  json_t *all = NULL;
-  char ts[MK_TIME_TEXT_MAX], member[MK_ID_MAX];
-  MK_ENSURE(a->enterprise_id != NULL, MK_EINTERNAL, e, "a claim names its enterprise");
+  char ts[MK_TIME_TEXT_MAX];
   MK_TRY(mk_time_format(ctx->now(), ts, e));
   MK_TRY(mk_db_prepare(db,
-                       "UPDATE enterprise SET state = 'claimed', admin_account_id = $1, "
-                       "updated_at = $2 WHERE id = $3 AND state = 'claiming'",
+                       "UPDATE enterprise SET name = $1, uscc = $2, legal_name = $3, "
+                       "legal_id_number = $4, license_attachment_id = $5, updated_at = $6, "
+                       "state = 'claimed', admin_account_id = COALESCE($7, admin_account_id) "
+                       "WHERE id = $8 AND state = $9",
                        &st, e));
-  MK_TRY(mk_stmt_bind_text(st, 1, a->account_id, e));
-  MK_TRY(mk_stmt_bind_text(st, 2, ts, e));
-  MK_TRY(mk_stmt_bind_text(st, 3, a->enterprise_id, e));
-  MK_TRY(mk_stmt_step(st, e));
+  MK_TRY(mk_stmt_bind_text(st, 1, s->name, e));
+  MK_TRY(mk_stmt_bind_text(st, 2, s->uscc, e));
+  MK_TRY(mk_stmt_bind_text(st, 3, s->legal_name, e));
+  MK_TRY(mk_stmt_bind_text(st, 4, s->legal_id, e));
+  MK_TRY(mk_stmt_bind_text(st, 5, s->license[0] ? s->license : NULL, e));
+  MK_TRY(mk_stmt_bind_text(st, 6, ts, e));
+  MK_TRY(mk_stmt_bind_text(st, 7, admin, e));
+  MK_TRY(mk_stmt_bind_text(st, 8, id, e));
+  MK_TRY(mk_stmt_bind_text(st, 9, state, e));
+  rc = mk_stmt_step(st, e);
+  if (rc == MK_ECONFLICT) /* UNIQUE (uscc): taken meanwhile */
+    rc = mk_err_set(e, MK_ECONFLICT, "another enterprise has the unified social credit code %s",
+                    s->uscc);
+  MK_TRY(rc);
   mk_stmt_finish(st);
   st = NULL;
   MK_ENSURE(mk_db_changes(db) == 1, MK_ECONFLICT, e,
+            "the enterprise is not waiting for this application any more");
+out:
+  mk_stmt_finish(st);
+  return rc;
+}
+
+/* The CA approved a claim: the enterprise is claimed, with the information
+ * the application ends with, and the claimer its admin with every
+ * permission. */
+int mk_svc_claim_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, mk_err *e) {
+  int rc = 0;
+  json_t *all = NULL;
+  org_enterprise ent;
+  subject s;
+  char member[MK_ID_MAX];
+  memset(&ent, 0, sizeof ent);
+  memset(&s, 0, sizeof s);
+  MK_ENSURE(a->enterprise_id != NULL, MK_EINTERNAL, e, "a claim names its enterprise");
+  MK_TRY(org_enterprise_load(db, a->enterprise_id, &ent, e));
+  MK_ENSURE(strcmp(ent.state, "claiming") == 0, MK_ECONFLICT, e,
             "the enterprise is not waiting for this claim any more");
+  snprintf(s.name, sizeof s.name, "%s", ent.name);
+  snprintf(s.uscc, sizeof s.uscc, "%s", ent.uscc);
+  snprintf(s.legal_name, sizeof s.legal_name, "%s", ent.legal_name);
+  snprintf(s.legal_id, sizeof s.legal_id, "%s", ent.legal_id_number);
+  snprintf(s.license, sizeof s.license, "%s", ent.license);
+  MK_TRY(subject_final(ctx, db, a, &s, e));
+  MK_TRY(subject_write(ctx, db, a->enterprise_id, "claiming", a->account_id, &s, e));
   all = org_permissions_all();
   MK_ENSURE_ALLOC(all, e);
   MK_TRY(org_membership_set(ctx, db, a->enterprise_id, a->account_id, "admin", all, member, e));
-  json_t *d = json_pack("{s:s,s:s}", "application_id", a->id, "member_id", member);
+  json_t *d =
+      json_pack("{s:s,s:s,s:s}", "application_id", a->id, "member_id", member, "uscc", s.uscc);
   MK_ENSURE_ALLOC(d, e);
   rc = mk_svc_audit(ctx, db, "enterprise.claimed", "enterprise", a->enterprise_id, a->account_id,
                     a->enterprise_id, d, e);
   json_decref(d);
 out:
-  mk_stmt_finish(st);
+  OPENSSL_cleanse(ent.legal_id_number, sizeof ent.legal_id_number);
+  OPENSSL_cleanse(s.legal_id, sizeof s.legal_id);
   json_decref(all);
   return rc;
 }
@@ -693,24 +786,27 @@ static int change_finish(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a, int ap
   mk_stmt_finish(st);
   st = NULL;
   if (apply) {
-    /* A credit code taken meanwhile fails here (UNIQUE): 409, the CA
-     * rejects or the admin withdraws. */
+    subject sub;
+    memset(&sub, 0, sizeof sub);
     MK_TRY(mk_db_prepare(db,
-                         "UPDATE enterprise SET name = c.name, uscc = c.uscc, legal_name = "
-                         "c.legal_name, legal_id_number = c.legal_id_number, "
-                         "license_attachment_id = c.license_attachment_id, updated_at = $1 FROM "
-                         "(SELECT name, uscc, legal_name, legal_id_number, license_attachment_id "
-                         "FROM enterprise_change WHERE id = $2) AS c WHERE enterprise.id = $3",
+                         "SELECT name, uscc, legal_name, legal_id_number, license_attachment_id "
+                         "FROM enterprise_change WHERE id = $1",
                          &st, e));
-    MK_TRY(mk_stmt_bind_text(st, 1, ts, e));
-    MK_TRY(mk_stmt_bind_text(st, 2, chg, e));
-    MK_TRY(mk_stmt_bind_text(st, 3, a->enterprise_id, e));
-    rc = mk_stmt_step(st, e);
-    if (rc == MK_ECONFLICT)
-      mk_err_wrap(e, "another enterprise took the new unified social credit code");
-    MK_TRY(rc);
+    MK_TRY(mk_stmt_bind_text(st, 1, chg, e));
+    MK_TRY(found = mk_stmt_step(st, e));
+    MK_ENSURE(found, MK_EINTERNAL, e, "change %s vanished", chg);
+    snprintf(sub.name, sizeof sub.name, "%s", mk_stmt_text(st, 0));
+    snprintf(sub.uscc, sizeof sub.uscc, "%s", mk_stmt_text(st, 1));
+    snprintf(sub.legal_name, sizeof sub.legal_name, "%s", mk_stmt_text(st, 2));
+    snprintf(sub.legal_id, sizeof sub.legal_id, "%s", mk_stmt_text(st, 3));
+    snprintf(sub.license, sizeof sub.license, "%s", mk_stmt_text(st, 4) ? mk_stmt_text(st, 4) : "");
     mk_stmt_finish(st);
     st = NULL;
+    rc = subject_final(ctx, db, a, &sub, e);
+    if (rc == 0)
+      rc = subject_write(ctx, db, a->enterprise_id, "claimed", NULL, &sub, e);
+    OPENSSL_cleanse(sub.legal_id, sizeof sub.legal_id);
+    MK_TRY(rc);
   }
   MK_TRY(mk_db_prepare(db,
                        "UPDATE enterprise_change SET state = $1, application_id = $2, "

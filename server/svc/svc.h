@@ -543,7 +543,7 @@ int mk_svc_enterprise_mine(mk_svc_ctx *ctx, json_t **out, mk_err *e) MK_MUST_CHE
 int mk_svc_enterprise_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
 /* Ask to join (加入企业): body {admin_name, admin_phone, permissions,
  * platform_id, ca_id, years, attachments}. Wrong admin details are one
- * MK_EINVAL that does not say which; more than ORG_JOIN_MISMATCH_MAX a day
+ * MK_EINVAL that does not say which; more than 5 a day
  * is MK_ERATE. *out the application, awaiting the admin. */
 int mk_svc_enterprise_join(mk_svc_ctx *ctx, const char *id, const json_t *body, json_t **out,
                            char *field, mk_err *e) MK_MUST_CHECK;

@@ -191,8 +191,9 @@ typedef struct person {
 } person;
 
 /* A valid GB 11643 ID number made from a mobile number, distinct for
- * distinct numbers of the tests' 13x0000xxxx form: birth year from the
- * third digit, month, day and sequence from the last six. */
+ * distinct numbers of the form the tests use (13, a digit, 0000, four
+ * digits): birth year from the third digit, month, day and sequence from
+ * the last six. */
 static void id_from_phone(const char *phone, char out[19]) {
   static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
   unsigned n = (unsigned)strtoul(phone + 5, NULL, 10) % 1000000u;
@@ -567,11 +568,36 @@ static void test_claim(void **state) {
   assert_string_equal(app_state(app_id), MK_APP_CA_REJECTED);
   as(&b);
   assert_mk_fails(call(mk_svc_enterprise_claim, body, NULL), MK_ECONFLICT);
-  /* Resubmitted, then approved: the claimer is admin with every permission. */
+  /* Resubmitted with a corrected name, the legal representative's ID number in
+   * full and a new licence photo (what `mkey app resubmit` sends), then
+   * approved: the enterprise takes the corrected information, the claimer is
+   * admin with every permission. */
   as(&a);
-  assert_mk_ok(transition(app_id, MK_APP_EV_RESUBMIT, NULL));
+  char lic2[MK_ID_MAX];
+  snprintf(lic2, sizeof lic2, "%s", upload(1));
+  {
+    mk_db *db = NULL;
+    mk_err e = {0};
+    json_t *changes =
+        body_of("{\"name\":\"杭州某某科技股份有限公司\",\"legal_id_number\":\"" ID_A "\"}");
+    const char *ids[] = {lic2}, *roles[] = {"business_license"};
+    mk_app_new more = {.attachment_ids = ids, .attachment_roles = roles, .nattachments = 1};
+    assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
+    assert_mk_ok(mk_db_begin(db, &e));
+    assert_mk_ok(mk_svc_app_transition(&fx.ctx, db, app_id, MK_APP_EV_RESUBMIT, NULL, changes,
+                                       &more, NULL, &e));
+    assert_mk_ok(mk_db_commit(db, &e));
+    mk_store_release(fx.store, db);
+    json_decref(changes);
+  }
   as_ca("ca_sbx_zjca");
   assert_mk_ok(transition(app_id, MK_APP_EV_CA_APPROVE, NULL));
+  char want[256];
+  snprintf(want, sizeof want, "杭州某某科技股份有限公司 %s %s", ID_A, lic2);
+  assert_string_equal(text_of("SELECT name || ' ' || legal_id_number || ' ' || "
+                              "license_attachment_id FROM enterprise WHERE id = $1",
+                              ent),
+                      want);
   assert_string_equal(text_of("SELECT state FROM enterprise WHERE id = $1", ent), "claimed");
   assert_string_equal(text_of("SELECT admin_account_id FROM enterprise WHERE id = $1", ent),
                       a.account);
@@ -586,7 +612,7 @@ static void test_claim(void **state) {
   as(&a);
   assert_mk_ok(mk_svc_enterprise_get(&fx.ctx, ent, &got, &last));
   assert_string_equal(str(got, "my_role"), "admin");
-  assert_string_equal(str(got, "legal_id_number"), "330402********1210");
+  assert_string_equal(str(got, "legal_id_number"), "330402********1237");
   assert_string_equal(str(got, "admin.name"), "赵六");
   json_decref(got);
   assert_mk_ok(mk_svc_enterprise_mine(&fx.ctx, &got, &last));
@@ -1160,6 +1186,24 @@ static void test_change(void **state) {
   assert_mk_ok(transition(app, MK_APP_EV_CANCEL, NULL));
   assert_string_equal(text_of("SELECT state FROM enterprise_change WHERE application_id = $1", app),
                       "dropped");
+  assert_string_equal(text_of("SELECT name FROM enterprise WHERE id = $1", ent),
+                      "杭州某某数字有限公司");
+  /* A credit code another enterprise took while the change waited: the CA's
+   * approval is refused and nothing changes. */
+  snprintf(form, sizeof form, "%s", upload(0));
+  assert_mk_ok(call_id(mk_svc_enterprise_change, ent,
+                       CHANGE("杭州某某智能有限公司", "91330100MA27XL0KBH", ",\"acknowledge\":true"),
+                       &out));
+  snprintf(app, sizeof app, "%s", str(out, "id"));
+  json_decref(out);
+  person other;
+  char other_ent[MK_ID_MAX];
+  person_new(&other, "13300000003", "曹三", NULL);
+  claimed(&other, "杭州另一智能有限公司", "91330100MA27XL0KBH", other_ent);
+  as_ca("ca_sbx_zjca");
+  assert_mk_fails(transition(app, MK_APP_EV_CA_APPROVE, NULL), MK_ECONFLICT);
+  assert_non_null(strstr(last.msg, "91330100MA27XL0KBH"));
+  assert_string_equal(app_state(app), MK_APP_AWAITING_CA);
   assert_string_equal(text_of("SELECT name FROM enterprise WHERE id = $1", ent),
                       "杭州某某数字有限公司");
 #undef CHANGE
