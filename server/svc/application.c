@@ -663,6 +663,39 @@ out:
   return rc;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A copy of data for output: ID, card and phone numbers masked wherever a
+ * kind keeps them (id_number, legal_id_number, card_number, admin_phone,
+ * ...), whatever a resubmission put there. */
+static int data_masked(const json_t *data, json_t **out, mk_err *e) {
+  const char *k;
+  json_t *v;
+  char m[64];
+  *out = json_deep_copy(data);
+  if (*out == NULL)
+    return mk_err_set(e, MK_ENOMEM, "out of memory");
+  json_object_foreach(*out, k, v) {
+    const char *s = json_string_value(v);
+    if (s == NULL)
+      continue;
+    if (ends_with(k, "id_number"))
+      mk_svc_mask_id_number(s, m, sizeof m);
+    else if (ends_with(k, "card_number"))
+      mk_svc_mask_card(s, m, sizeof m);
+    else if (strcmp(k, "phone") == 0 || ends_with(k, "_phone") || strcmp(k, "mobile") == 0)
+      mk_svc_mask_phone(s, m, sizeof m);
+    else
+      continue;
+    if (json_string_set(v, m) != 0)
+      return mk_err_set(e, MK_ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
 static int get_json_col(mk_stmt *st, int col, json_t **out, mk_err *e) {
   const char *t = mk_stmt_text(st, col);
   if (t == NULL) {
@@ -694,11 +727,12 @@ int mk_svc_app_get_db(mk_svc_ctx *ctx, mk_db *db, const char *id, json_t **out, 
   MK_ENSURE(row, MK_ENOTFOUND, e, "no such application");
   char phone[32];
   mk_svc_mask_phone(mk_stmt_text(st, 4), phone, sizeof phone);
-  o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s?,s:s},s:n,s:s?,s:s,s:O,s:s,s:s}", "id", a.id, "kind",
+  MK_TRY(data_masked(a.data, &j, e));
+  o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s?,s:s},s:n,s:s?,s:s,s:o,s:s,s:s}", "id", a.id, "kind",
                 a.kind, "title", k ? k->title : a.kind, "state", a.state, "applicant",
                 "account_id", a.account_id, "name", mk_stmt_text(st, 5), "phone", phone,
                 "enterprise", "platform_id", a.has_platform ? a.platform_id : NULL, "ca_id",
-                a.ca_id, "data", a.data, "created_at", mk_stmt_text(st, 2), "updated_at",
+                a.ca_id, "data", j, "created_at", mk_stmt_text(st, 2), "updated_at",
                 mk_stmt_text(st, 3));
   MK_ENSURE_ALLOC(o, e);
   if (a.years > 0)

@@ -264,7 +264,18 @@ static int resubmission_parse(const json_t *body, const json_t *data, json_t **c
       MK_TRY(fail_field(field, "changes", e, MK_EINVAL, "changes is an object of at most 32 fields"));
     const char *k;
     json_t *v;
-    json_object_foreach(ch, k, v) MK_TRY(change_check(k, json_object_get(data, k), v, field, e));
+    json_object_foreach(ch, k, v) {
+      /* A name and ID number that came from the verified identity (personal
+       * applications) change only through verification, never here. */
+      if (json_object_get(data, "id_number") != NULL &&
+          (strcmp(k, "name") == 0 || strcmp(k, "id_number") == 0)) {
+        char f[MK_JSON_FIELD_MAX];
+        snprintf(f, sizeof f, "changes.%s", k);
+        MK_TRY(fail_field(field, f, e, MK_EINVAL,
+                          "the name and ID number come from your real-name verification"));
+      }
+      MK_TRY(change_check(k, json_object_get(data, k), v, field, e));
+    }
     *changes = ch;
   }
   size_t i;

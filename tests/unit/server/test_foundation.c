@@ -361,7 +361,9 @@ static int apply(const char *ca, int years, int with_form, char id[MK_ID_MAX], c
   char att[MK_ID_MAX];
   upload(ACC1, jpeg, sizeof jpeg, "image/jpeg", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
-  json_t *data = json_pack("{s:s}", "note", "test");
+  json_t *data = json_pack("{s:s,s:s,s:s,s:s}", "note", "test", "legal_id_number",
+                           "330402199003071237", "admin_phone", "13800009999", "card_number",
+                           "6222021234567890123");
   mk_app_new n = {.kind = "personal",
                   .account_id = ACC1,
                   .platform_id = "plt_t",
@@ -481,6 +483,13 @@ static void test_application_flow(void **state) {
   assert_string_equal(
       json_string_value(json_object_get(json_object_get(o, "ca_decision"), "decision")),
       "approved");
+  /* numbers a kind keeps in its data are masked in every answer */
+  json_t *d = json_object_get(o, "data");
+  assert_string_equal(json_string_value(json_object_get(d, "legal_id_number")),
+                      "330402********1237");
+  assert_string_equal(json_string_value(json_object_get(d, "admin_phone")), "138****9999");
+  assert_string_equal(json_string_value(json_object_get(d, "card_number")), "6222***********0123");
+  assert_string_equal(json_string_value(json_object_get(d, "note")), "test");
   json_decref(o);
 
   /* automatic review approves at once */

@@ -194,9 +194,10 @@ static void apply(const char *acc, const char *ca, char id[MK_ID_MAX], char *for
   if (form != NULL)
     snprintf(form, MK_ID_MAX, "%s", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
-  json_t *data = json_pack("{s:s,s:s,s:i,s:s,s:b,s:{s:s}}", "note", "测试", "contact_phone",
-                           "13800000001", "copies", 1, "plan_id", "p1", "urgent", 0, "extra",
-                           "k", "v");
+  json_t *data = json_pack("{s:s,s:s,s:i,s:s,s:b,s:{s:s},s:s,s:s}", "note", "测试",
+                           "contact_phone", "13800000001", "copies", 1, "plan_id", "p1", "urgent",
+                           0, "extra", "k", "v", "name", "张三", "id_number",
+                           "330402********1237");
   mk_app_new n = {.kind = "personal", .account_id = acc, .platform_id = "plt_t", .ca_id = ca,
                   .years = 1, .data = data, .attachment_ids = ids, .attachment_roles = roles,
                   .nattachments = 1};
@@ -457,6 +458,9 @@ static void test_decisions(void **state) {
       {"{\"changes\":{\"urgent\":1}}", "changes.urgent"},
       {"{\"changes\":{\"note\":\"\"}}", "changes.note"},
       {"{\"changes\":{\"contact_phone\":\"12345\"}}", "changes.contact_phone"},
+      /* the verified identity's name and number are not the applicant's to edit */
+      {"{\"changes\":{\"name\":\"李四\"}}", "changes.name"},
+      {"{\"changes\":{\"id_number\":\"330402199003071237\"}}", "changes.id_number"},
       {"{\"changes\":[]}", "changes"},
       {"{\"attachments\":[{\"role\":\"application_form\"}]}", "attachments[0]"},
       {"{\"attachments\":[{\"role\":\"Form!\",\"id\":\"att_00000000000000000000000001\"}]}",
@@ -491,7 +495,7 @@ static void test_decisions(void **state) {
   as_ca("ca_sbx_zjca");
   OK(mk_svc_ca_app_get(&fx.ctx, z1, &o, &e));
   json_t *data = json_object_get(o, "data");
-  assert_string_equal(json_string_value(json_object_get(data, "contact_phone")), "13900000009");
+  assert_string_equal(json_string_value(json_object_get(data, "contact_phone")), "139****0009"); /* masked */
   assert_string_equal(json_string_value(json_object_get(data, "note")), "已重新拍照");
   assert_int_equal(json_integer_value(json_object_get(data, "copies")), 2);
   assert_string_equal(json_string_value(json_object_get(data, "plan_id")), "p1");
