@@ -435,6 +435,8 @@ static void test_passwords(void **state) {
   int64_t before = count("SELECT COUNT(*) FROM sms_outbox", NULL);
   assert_mk_ok(request_code("13600000005", "reset_password"));
   assert_int_equal(count("SELECT COUNT(*) FROM sms_outbox", NULL), before);
+  /* and asking again at once is throttled exactly as for a real account */
+  assert_mk_fails(request_code("13600000005", "reset_password"), MK_ERATE);
   assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.password_reset'",
                          NULL),
                    1);
@@ -484,7 +486,15 @@ static void test_phone_change(void **state) {
   code_login("13800000008", DEV2, tb, NULL);
   /* the new number must be free, when asking and when changing */
   assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
-  assert_mk_fails(request_code("13800000008", "change_phone"), MK_ECONFLICT);
+  /* asking for a taken number answers as for a free one (no enumeration), but
+   * nothing is sent, a second ask is throttled alike, and no code changes to it */
+  int64_t sent = count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'", NULL);
+  assert_mk_ok(request_code("13800000008", "change_phone"));
+  assert_int_equal(count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'", NULL),
+                   sent);
+  assert_mk_fails(request_code("13800000008", "change_phone"), MK_ERATE);
+  assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
+  assert_true(mk_svc_account_phone_change(&fx.ctx, "13800000008", "000000", &out, field, &e) < 0);
   assert_mk_ok(request_code("13700000007", "change_phone"));
   outbox_code("13700000007", code);
   /* the code is for the account that asked */
