@@ -1,9 +1,9 @@
 /*
  * What the organisation commands share (cli/org.c): uploading the images a
- * form names, repeated --attach ROLE=FILE options, comma lists of
- * permissions, choosing the enterprise to act on, and one-line summaries of
- * applications. Used by cmd_cert.c, cmd_enterprise.c, cmd_staff.c and
- * cmd_auth.c.
+ * form names, repeated --attach ROLE=FILE options, --years, comma lists of
+ * permissions, choosing the enterprise to act on, sending a request and
+ * printing its answer, and one-line summaries of applications. Used by
+ * cmd_cert.c, cmd_enterprise.c, cmd_staff.c and cmd_auth.c.
  */
 #ifndef MKEY_CLI_ORG_H
 #define MKEY_CLI_ORG_H
