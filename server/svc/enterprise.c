@@ -114,9 +114,7 @@ int mk_svc_enterprise_claim(mk_svc_ctx *ctx, const json_t *body, json_t **out, c
                   .ca_id = ca_id,
                   .years = years,
                   .data = data};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, id, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, id, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, id, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {
@@ -518,9 +516,7 @@ int mk_svc_enterprise_join(mk_svc_ctx *ctx, const char *id, const json_t *body, 
                   .years = years,
                   .data = data,
                   .needs_admin = 1};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, app, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, app, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, app, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {

@@ -185,9 +185,7 @@ int mk_svc_member_transfer_admin(mk_svc_ctx *ctx, const char *enterprise_id, con
                   .enterprise_id = enterprise_id,
                   .ca_id = ca,
                   .data = data};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, app, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, app, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, app, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {
@@ -521,10 +519,8 @@ int mk_svc_invitation_accept(mk_svc_ctx *ctx, const char *id, const json_t *body
                     .ca_id = ca_id,
                     .years = (int)years,
                     .data = data};
-    org_atts_apply(&atts, &n);
-    MK_TRY(mk_svc_app_create(ctx, db, &n, app, field, e));
     json_t *a = NULL;
-    MK_TRY(mk_svc_app_get_db(ctx, db, app, &a, e));
+    MK_TRY(org_app_submit(ctx, db, &n, &atts, app, &a, field, e));
     MK_TRY(org_set(result, "application", a, e));
   } else {
     MK_ENSURE(atts.n == 0, MK_EINVAL, e, "attachments come with a certificate application");

@@ -65,6 +65,11 @@ int org_atts_add(org_atts *a, const char *id, const char *role, const char *key,
                  mk_err *e) MK_MUST_CHECK;
 /* Point n's attachment arrays at a. */
 void org_atts_apply(const org_atts *a, mk_app_new *n);
+/* Create application n with the attachments a in db's open transaction
+ * (mk_svc_app_create; id receives its id) and read it back into *out, the
+ * caller's to free. */
+int org_app_submit(mk_svc_ctx *ctx, mk_db *db, mk_app_new *n, const org_atts *a,
+                   char id[MK_ID_MAX], json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
 
 /* ---- the caller ---- */
 
