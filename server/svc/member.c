@@ -167,15 +167,7 @@ int mk_svc_member_transfer_admin(mk_svc_ctx *ctx, const char *enterprise_id, con
   MK_TRY(live = org_pending_app(db, "admin_transfer", NULL, enterprise_id, NULL, NULL, app, e));
   MK_ENSURE(!live, MK_ECONFLICT, e, "a transfer of the admin role is under review already (%s)",
             app);
-  if (ca_body != NULL)
-    snprintf(ca, sizeof ca, "%s", ca_body);
-  else
-    MK_TRY(org_claim_ca(db, enterprise_id, ca, e));
-  if (ca[0] == '\0') {
-    if (field)
-      snprintf(field, MK_JSON_FIELD_MAX, "ca_id");
-    MK_FAIL(MK_EINVAL, e, "ca_id is required: name the CA that reviews the transfer");
-  }
+  MK_TRY(org_review_ca(db, enterprise_id, ca_body, ca, field, e));
   MK_TRY(mk_svc_identity_of(db, account, name, NULL, e));
   data = json_pack("{s:s,s:s,s:s,s:s,s:s}", "member_id", member_id, "to_account_id", account,
                    "to_name", name, "enterprise_name", ent.name, "method", "form");
