@@ -1043,8 +1043,10 @@ static void test_shortcuts(void **state) {
   assert_int_equal(json_array_size(json_object_get(out, "catalogue")), 14);
   json_decref(out);
   const char *bad[] = {"{\"items\":[\"zone\",\"nope\"]}", "{\"items\":[\"zone\",\"zone\"]}",
-                       "{\"items\":[1]}", "{\"items\":\"zone\"}", "{\"items\":[\"a\",\"b\",\"c\","
-                       "\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}", "{\"other\":[]}"};
+                       "{\"items\":[1]}", "{\"items\":\"zone\"}",
+                       ("{\"items\":[\"a\",\"b\",\"c\",\"d\",\"e\","
+                        "\"f\",\"g\",\"h\",\"i\"]}"),
+                       "{\"other\":[]}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     json_t *b = NULL;
     assert_mk_ok(mk_json_parse(bad[i], strlen(bad[i]), 4096, &b, &e));
