@@ -175,7 +175,9 @@ static int read_result(const json_t *ans, int allow_pending, int *verdict,
   }
   if (r != NULL && strcmp(r, "mismatch") == 0) {
     *verdict = MK_REALNAME_MISMATCH;
-    set_reason(reason, why != NULL && mk_utf8_valid_text(why, strlen(why), 0)
+    /* An empty or blank reason would show the user a refusal without one. */
+    set_reason(reason, why != NULL && why[strspn(why, " ")] != '\0' &&
+                               mk_utf8_valid_text(why, strlen(why), 0)
                            ? why
                            : "身份信息核验不通过");
     return 0;
