@@ -12,30 +12,30 @@
 
 static const char crockford[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
-/* ---- a fake RNG for known-answer tests ---------------------------------- */
+/* ---- a scripted RNG for known-answer tests ---------------------------------- */
 
-static unsigned char fake_bytes[16];
-static int fake_fail;
+static unsigned char kat_bytes[16];
+static int kat_fail;
 
-static int fake_rand(unsigned char *buf, int num) {
-  if (fake_fail)
+static int kat_rand(unsigned char *buf, int num) {
+  if (kat_fail)
     return 0;
   for (int i = 0; i < num; i++)
-    buf[i] = fake_bytes[i % 16];
+    buf[i] = kat_bytes[i % 16];
   return 1;
 }
 
-static int fake_status(void) { return 1; }
+static int kat_status(void) { return 1; }
 
-static const RAND_METHOD fake_method = {
-    .bytes = fake_rand,
-    .status = fake_status,
+static const RAND_METHOD kat_method = {
+    .bytes = kat_rand,
+    .status = kat_status,
 };
 
-static int use_fake_rng(void **state) {
+static int use_scripted_rng(void **state) {
   (void)state;
-  fake_fail = 0;
-  return RAND_set_rand_method(&fake_method) == 1 ? 0 : -1;
+  kat_fail = 0;
+  return RAND_set_rand_method(&kat_method) == 1 ? 0 : -1;
 }
 
 static int use_real_rng(void **state) {
@@ -63,7 +63,7 @@ static void test_known_answers(void **state) {
   };
   for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
     char id[MK_ID_MAX];
-    memcpy(fake_bytes, kat[i].bytes, 16);
+    memcpy(kat_bytes, kat[i].bytes, 16);
     assert_mk_ok(mk_id_new(id, "acc", NULL));
     assert_string_equal(id, kat[i].id);
     assert_mk_ok(mk_id_check(id, "acc", NULL));
@@ -75,7 +75,7 @@ static void test_rng_failure(void **state) {
   char id[MK_ID_MAX];
   mk_err e;
   mk_err_clear(&e);
-  fake_fail = 1;
+  kat_fail = 1;
   assert_mk_fails(mk_id_new(id, "acc", &e), MK_ECRYPTO);
   assert_int_equal(e.code, MK_ECRYPTO);
   assert_non_null(strstr(e.msg, "random"));
@@ -203,8 +203,8 @@ static void test_check_long(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_known_answers, use_fake_rng, use_real_rng),
-      cmocka_unit_test_setup_teardown(test_rng_failure, use_fake_rng, use_real_rng),
+      cmocka_unit_test_setup_teardown(test_known_answers, use_scripted_rng, use_real_rng),
+      cmocka_unit_test_setup_teardown(test_rng_failure, use_scripted_rng, use_real_rng),
       cmocka_unit_test(test_shape),
       cmocka_unit_test(test_unique_and_spread),
       cmocka_unit_test(test_bad_prefix),

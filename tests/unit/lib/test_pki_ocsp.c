@@ -888,13 +888,13 @@ static void test_sm2(void **state) {
 
   /* the CA's certificate with a key that is not its own: we refuse to sign */
   mk_pki_ocsp_signer wrong = {ca.cert, other.key, 0};
-  unsigned char *fake = NULL;
+  unsigned char *forged = NULL;
   size_t flen = 0;
-  assert_int_equal(mk_pki_ocsp_respond(&ca, &wrong, reqb, qlen, lookup, &t, time(NULL), &fake,
+  assert_int_equal(mk_pki_ocsp_respond(&ca, &wrong, reqb, qlen, lookup, &t, time(NULL), &forged,
                                        &flen, &e),
                    MK_PKI_OCSP_INTERNAL_ERROR);
   assert_msg(&e, "does not match");
-  free(fake);
+  free(forged);
 
   free(reqb);
   X509_free(rcert);
