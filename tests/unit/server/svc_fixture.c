@@ -35,6 +35,8 @@ int fx_open(const char *tag, unsigned flags, int pool) {
   memset(&fx.cfg, 0, sizeof fx.cfg);
   fx.cfg.sandbox = 1;
   fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = fx_now};
+  if ((flags & FX_CA) && mk_svc_ca_init(&fx.ctx, FX_BASE_URL, &e) < 0)
+    return -1;
   return 0;
 }
 
@@ -104,6 +106,12 @@ void fx_exec(const char *script) {
   mk_store_release(fx.store, db);
 }
 
+void fx_add_platform(void) {
+  fx_sql("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, created_at) "
+         "VALUES ('plt_t', '测试交易平台', 'platform', '浙江', '嘉兴', 30750000, 120750000, $1)",
+         FX_TS);
+}
+
 void fx_add_account(const char *account_id, const char *phone) {
   fx_sql("INSERT INTO account(id, phone, created_at, updated_at) VALUES ($1, $2, $3, $3)",
          account_id, phone, FX_TS);
@@ -126,7 +134,13 @@ void fx_as_account(const char *account_id) {
 void fx_as_ca(const char *ca_id, const char *operator_id) {
   memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
   fx.ctx.caller.role = MK_ROLE_CA_OPERATOR;
-  snprintf(fx.ctx.caller.ca_operator_id, sizeof fx.ctx.caller.ca_operator_id, "%s", operator_id);
+  if (operator_id != NULL) {
+    snprintf(fx.ctx.caller.ca_operator_id, sizeof fx.ctx.caller.ca_operator_id, "%s", operator_id);
+  } else {
+    const char *last = strrchr(ca_id, '_');
+    snprintf(fx.ctx.caller.ca_operator_id, sizeof fx.ctx.caller.ca_operator_id, "cop_%s",
+             last != NULL ? last + 1 : ca_id);
+  }
   snprintf(fx.ctx.caller.ca_id, sizeof fx.ctx.caller.ca_id, "%s", ca_id);
 }
 

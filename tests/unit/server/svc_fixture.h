@@ -29,11 +29,14 @@ extern svc_fx fx;
 
 /* fx_open's flags. */
 #define FX_KEK 1u /* open (and make) a KEK at DIR/kek for fx.ctx */
+#define FX_CA 2u  /* seed the sandbox CAs (mk_svc_ca_init) at FX_BASE_URL */
+
+#define FX_BASE_URL "http://127.0.0.1:8080"
 
 /* Opens the fixture in a new directory /tmp/mkey-TAG-XXXXXX: the KEK when
  * flags has FX_KEK, the store at DIR/mkey.db with pool connections,
- * fx.cfg all zero but sandbox, fx.ctx on them and the pinned clock. 0, or
- * -1 when any of it fails. */
+ * fx.cfg all zero but sandbox, fx.ctx on them and the pinned clock, and
+ * the sandbox CAs when flags has FX_CA. 0, or -1 when any of it fails. */
 int fx_open(const char *tag, unsigned flags, int pool);
 /* Closes the store and the KEK and removes the directory with all in it. */
 int fx_close(void);
@@ -49,14 +52,17 @@ int64_t fx_count_(const char *q, ...);
 /* Runs a script of statements without parameters. */
 void fx_exec(const char *script);
 
-/* Seeds: an account (created at FX_TS) and a CFCA-verified identity. */
+/* Seeds: the trading platform plt_t (测试交易平台), an account (created
+ * at FX_TS) and a CFCA-verified identity. */
+void fx_add_platform(void);
 void fx_add_account(const char *account_id, const char *phone);
 void fx_add_identity(const char *account_id, const char *name, const char *id_number);
 
 /* The caller of the next service call. */
 /* An account signed in from 127.0.0.1. */
 void fx_as_account(const char *account_id);
-/* A CA operator operator_id of ca_id. */
+/* A CA operator operator_id of ca_id; NULL names it after the CA id's last
+ * part (ca_sbx_zjca: cop_zjca). */
 void fx_as_ca(const char *ca_id, const char *operator_id);
 /* The platform operator (remote may be NULL). */
 void fx_as_operator(const char *remote);

@@ -17,14 +17,9 @@
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  if (fx_open("fnd", FX_KEK, 2) < 0)
+  if (fx_open("fnd", FX_KEK | FX_CA, 2) < 0)
     return -1;
-  if (mk_svc_ca_init(&fx.ctx, "http://127.0.0.1:8080", &e) < 0)
-    return -1;
-  fx_sql("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, created_at) "
-         "VALUES ('plt_t', '测试交易平台', 'platform', '浙江', '嘉兴', 30750000, 120750000, $1)",
-         FX_TS);
+  fx_add_platform();
   fx_add_account(ACC1, "13800000001");
   fx_add_account(ACC2, "13800000002");
   fx_add_account(ACC3, "13800000003");
