@@ -298,7 +298,7 @@ static void test_application_flow(void **state) {
   assert_string_equal(field, "ca");
   assert_mk_fails(apply("ca_sbx_zjca", 1, 0, id, field), MK_EINVAL);
   assert_string_equal(field, "attachments.application_form");
-  int64_t apps = fx_count("SELECT COUNT(*) FROM application", NULL);
+  int64_t apps = fx_count("SELECT COUNT(*) FROM application");
   assert_int_equal(apps, 0); /* failed creations left nothing behind */
 
   fx_as_account(ACC1);
