@@ -55,45 +55,45 @@ int fx_close(void) {
   return nftw(fx.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
-/* Acquires a connection and prepares q with the NULL-ended text
- * parameters in ap. */
-static mk_stmt *prepare(mk_db **db, const char *q, va_list ap) {
+/* Runs q with the NULL-ended text parameters in ap. With row, q must
+ * return a row: the integer in its first column is the answer. */
+static int64_t run(const char *q, va_list ap, int row) {
+  mk_db *db = NULL;
   mk_stmt *st = NULL;
   mk_err e = {0};
   const char *arg;
-  if (mk_store_acquire(fx.store, db, &e) != 0)
+  int64_t n = 0;
+  if (mk_store_acquire(fx.store, &db, &e) != 0)
     fail_msg("acquire: %s", e.msg);
-  if (mk_db_prepare(*db, q, &st, &e) != 0)
+  if (mk_db_prepare(db, q, &st, &e) != 0)
     fail_msg("%s: %s", q, e.msg);
-  for (int n = 1; (arg = va_arg(ap, const char *)) != NULL; n++)
-    if (mk_stmt_bind_text(st, n, arg, &e) != 0)
-      fail_msg("%s: $%d: %s", q, n, e.msg);
-  return st;
+  for (int i = 1; (arg = va_arg(ap, const char *)) != NULL; i++)
+    if (mk_stmt_bind_text(st, i, arg, &e) != 0)
+      fail_msg("%s: $%d: %s", q, i, e.msg);
+  int rc = mk_stmt_step(st, &e);
+  if (row) {
+    assert_int_equal(rc, 1);
+    n = mk_stmt_int(st, 0);
+  } else {
+    assert_true(rc >= 0);
+  }
+  mk_stmt_finish(st);
+  mk_store_release(fx.store, db);
+  return n;
 }
 
 void fx_sql_(const char *q, ...) {
-  mk_db *db = NULL;
-  mk_err e = {0};
   va_list ap;
   va_start(ap, q);
-  mk_stmt *st = prepare(&db, q, ap);
+  run(q, ap, 0);
   va_end(ap);
-  assert_true(mk_stmt_step(st, &e) >= 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
 }
 
 int64_t fx_count_(const char *q, ...) {
-  mk_db *db = NULL;
-  mk_err e = {0};
   va_list ap;
   va_start(ap, q);
-  mk_stmt *st = prepare(&db, q, ap);
+  int64_t n = run(q, ap, 1);
   va_end(ap);
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
   return n;
 }
 
@@ -165,4 +165,27 @@ void fx_upload(const char *account_id, const unsigned char *data, size_t n, cons
     fail_msg("upload: %s", e.msg);
   snprintf(id, MK_ID_MAX, "%s", json_string_value(json_object_get(out, "id")));
   json_decref(out);
+}
+
+int fx_app_create(const mk_app_new *n, char id[MK_ID_MAX], char *field, mk_err *e) {
+  mk_db *db = NULL;
+  assert_mk_ok(mk_store_acquire(fx.store, &db, e));
+  assert_mk_ok(mk_db_begin(db, e));
+  int rc = mk_svc_app_create(&fx.ctx, db, n, id, field, e);
+  if (rc == 0)
+    assert_mk_ok(mk_db_commit(db, e));
+  mk_store_release(fx.store, db); /* rolls back on failure */
+  return rc;
+}
+
+int fx_app_transition(const char *app, int event, const char *reason, mk_err *e) {
+  mk_db *db = NULL;
+  char field[MK_JSON_FIELD_MAX] = "";
+  assert_mk_ok(mk_store_acquire(fx.store, &db, e));
+  assert_mk_ok(mk_db_begin(db, e));
+  int rc = mk_svc_app_transition(&fx.ctx, db, app, event, reason, NULL, NULL, field, e);
+  if (rc == 0)
+    assert_mk_ok(mk_db_commit(db, e));
+  mk_store_release(fx.store, db); /* rolls back on failure */
+  return rc;
 }

@@ -74,6 +74,13 @@ void fx_as_anon(const char *remote);
 void fx_upload(const char *account_id, const unsigned char *data, size_t n, const char *type,
                char id[MK_ID_MAX]);
 
+/* mk_svc_app_create and mk_svc_app_transition as the current caller, each
+ * in a transaction of its own: committed when the call succeeds, rolled
+ * back when it fails. Their code; e (and field, which may be NULL) as they
+ * leave them. */
+int fx_app_create(const mk_app_new *n, char id[MK_ID_MAX], char *field, mk_err *e);
+int fx_app_transition(const char *app, int event, const char *reason, mk_err *e);
+
 /* The smallest valid images: a PNG signature with an IHDR chunk, a JPEG
  * with SOI ... EOI. */
 extern const unsigned char fx_png[45];

@@ -235,7 +235,6 @@ static void test_attachments(void **state) {
 /* A personal application of ACC1 to ca with a form; returns its id. */
 static int apply(const char *ca, int years, int with_form, char id[MK_ID_MAX], char *field) {
   mk_err e = {0};
-  mk_db *db = NULL;
   char att[MK_ID_MAX];
   fx_upload(ACC1, fx_jpeg, sizeof fx_jpeg, "image/jpeg", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
@@ -251,27 +250,14 @@ static int apply(const char *ca, int years, int with_form, char id[MK_ID_MAX], c
                   .attachment_ids = ids,
                   .attachment_roles = roles,
                   .nattachments = with_form ? 1 : 0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  int rc = mk_svc_app_create(&fx.ctx, db, &n, id, field, &e);
-  if (rc == 0)
-    assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db); /* rolls back on failure */
+  int rc = fx_app_create(&n, id, field, &e);
   json_decref(data);
   return rc;
 }
 
 static int transition(const char *id, int ev, const char *reason) {
   mk_err e = {0};
-  mk_db *db = NULL;
-  char field[MK_JSON_FIELD_MAX] = "";
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  int rc = mk_svc_app_transition(&fx.ctx, db, id, ev, reason, NULL, NULL, field, &e);
-  if (rc == 0)
-    assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
-  return rc;
+  return fx_app_transition(id, ev, reason, &e);
 }
 
 static const char *state_of(const char *id) {
@@ -385,7 +371,6 @@ static void test_application_flow(void **state) {
 static void test_admin_step(void **state) {
   (void)state;
   mk_err e = {0};
-  mk_db *db = NULL;
   char id[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
   const char *ts = "2026-11-30T00:00:00Z";
   fx_sql("INSERT INTO enterprise(id, name, uscc, legal_name, legal_id_number, state, "
@@ -403,11 +388,7 @@ static void test_admin_step(void **state) {
                   .needs_admin = 1, .attachment_ids = ids, .attachment_roles = roles,
                   .nattachments = 1};
   fx_as_account(ACC2);
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  assert_mk_ok(fx_app_create(&n, id, field, &e));
   assert_string_equal(state_of(id), MK_APP_AWAITING_ADMIN);
   assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
                             "type = 'admin_review' AND title = '加入企业申领'",
@@ -435,11 +416,7 @@ static void test_admin_step(void **state) {
   fx_as_account(ACC2);
   fx_upload(ACC2, fx_png, sizeof fx_png, "image/png", att);
   fx_as_account(ACC2);
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  assert_mk_ok(fx_app_create(&n, id, field, &e));
   fx_as_account(ACC1);
   assert_mk_ok(transition(id, MK_APP_EV_ADMIN_REJECT, "非本公司员工"));
   assert_string_equal(state_of(id), MK_APP_ADMIN_REJECTED);

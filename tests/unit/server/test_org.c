@@ -262,18 +262,8 @@ static const char *str(const json_t *o, const char *path) {
 
 /* Apply event to app as the current caller, in a transaction of its own. */
 static int transition(const char *app, int event, const char *reason) {
-  mk_db *db = NULL;
-  mk_err e = {0};
-  char f[MK_JSON_FIELD_MAX] = "";
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  int rc = mk_svc_app_transition(&fx.ctx, db, app, event, reason, NULL, NULL, f, &e);
-  if (rc == 0)
-    assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
   mk_err_clear(&last);
-  last = e;
-  return rc;
+  return fx_app_transition(app, event, reason, &last);
 }
 
 static const char *app_state(const char *app) {
@@ -1255,7 +1245,6 @@ static void test_staff_cert_hook(void **state) {
   (void)state;
   person admin, staff;
   char ent[MK_ID_MAX], app[MK_ID_MAX], member[MK_ID_MAX];
-  mk_db *db = NULL;
   mk_err e = {0};
   person_new(&admin, "13100000001", "魏一", NULL);
   person_new(&staff, "13100000002", "陶二", NULL);
@@ -1277,11 +1266,7 @@ static void test_staff_cert_hook(void **state) {
                   .attachment_ids = ids,
                   .attachment_roles = roles,
                   .nattachments = 1};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &n, app, NULL, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  assert_mk_ok(fx_app_create(&n, app, NULL, &e));
   json_decref(data);
   as(&admin);
   assert_mk_ok(transition(app, MK_APP_EV_ADMIN_APPROVE, NULL));

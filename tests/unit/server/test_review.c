@@ -59,7 +59,6 @@ static int teardown(void **state) {
 /* A personal application of acc to ca with a form, a second later than the
  * last; its id in id and its form's attachment id in form (may be NULL). */
 static void apply(const char *acc, const char *ca, char id[MK_ID_MAX], char *form) {
-  mk_db *db = NULL;
   char att[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
   fx.clock++;
   fx_upload(acc, fx_jpeg, sizeof fx_jpeg, "image/jpeg", att);
@@ -74,17 +73,12 @@ static void apply(const char *acc, const char *ca, char id[MK_ID_MAX], char *for
                   .years = 1, .data = data, .attachment_ids = ids, .attachment_roles = roles,
                   .nattachments = 1};
   fx_as_account(acc);
-  OK(mk_store_acquire(fx.store, &db, &e));
-  OK(mk_db_begin(db, &e));
-  OK(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  OK(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  OK(fx_app_create(&n, id, field, &e));
   json_decref(data);
 }
 
 /* A join request of acc to ent_t (decided by ACC3 first). */
 static void apply_join(const char *acc, const char *ca, char id[MK_ID_MAX]) {
-  mk_db *db = NULL;
   char att[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
   fx.clock++;
   fx_upload(acc, fx_png, sizeof fx_png, "image/png", att);
@@ -93,11 +87,7 @@ static void apply_join(const char *acc, const char *ca, char id[MK_ID_MAX]) {
                   .platform_id = "plt_t", .ca_id = ca, .years = 1, .needs_admin = 1,
                   .attachment_ids = ids, .attachment_roles = roles, .nattachments = 1};
   fx_as_account(acc);
-  OK(mk_store_acquire(fx.store, &db, &e));
-  OK(mk_db_begin(db, &e));
-  OK(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  OK(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  OK(fx_app_create(&n, id, field, &e));
 }
 
 static int act(const char *id, int ev, const char *reason, const json_t *body, char *field) {
