@@ -47,7 +47,8 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
   return remove(path);
 }
 
-int fx_close(void) {
+int fx_teardown(void **state) {
+  (void)state;
   mk_store_close(fx.store);
   mk_kek_free(fx.kek);
   fx.store = NULL;

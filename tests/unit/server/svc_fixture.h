@@ -3,7 +3,7 @@
  * to fx.clock, with helpers for raw SQL, callers and uploads.
  *
  * One fixture per test program: the program's cmocka group setup calls
- * fx_open (then seeds what it needs) and its group teardown fx_close. The
+ * fx_open (then seeds what it needs); fx_teardown ends it. The
  * helpers fail the running test on any store error. */
 #ifndef MK_SVC_FIXTURE_H
 #define MK_SVC_FIXTURE_H
@@ -38,8 +38,9 @@ extern svc_fx fx;
  * fx.cfg all zero but sandbox, fx.ctx on them and the pinned clock, and
  * the sandbox CAs when flags has FX_CA. 0, or -1 when any of it fails. */
 int fx_open(const char *tag, unsigned flags, int pool);
-/* Closes the store and the KEK and removes the directory with all in it. */
-int fx_close(void);
+/* A cmocka group teardown: closes the store and the KEK and removes the
+ * directory with all in it. */
+int fx_teardown(void **state);
 
 /* Runs q with the text parameters that follow ($1, $2, ...; the list ends
  * at the first NULL); the statement may return rows or none. */

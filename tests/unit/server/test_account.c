@@ -89,11 +89,6 @@ static int setup(void **state) {
   return fx_open("acc", FX_KEK, 2);
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 /* ---- codes ---- */
 
 static void test_code_lifecycle(void **state) {
@@ -783,5 +778,5 @@ int main(void) {
       cmocka_unit_test(test_sms_http_provider),
       cmocka_unit_test(test_wechat_http_provider),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

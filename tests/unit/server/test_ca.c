@@ -70,7 +70,7 @@ static int teardown(void **state) {
   free(cafx.sm2_csr);
   free(cafx.rsa_csr);
   free(cafx.bad_csr);
-  return fx_close();
+  return fx_teardown(state);
 }
 
 static char *chain_of(const char *id) {

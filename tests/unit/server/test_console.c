@@ -39,11 +39,6 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 static int reset(void **state) {
   (void)state;
   fx_sql("DELETE FROM rate_event WHERE bucket LIKE $1", "ca_login.%");
@@ -214,5 +209,5 @@ int main(void) {
       cmocka_unit_test_setup(test_csrf_renew, reset),
       cmocka_unit_test_setup(test_whoami, reset),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

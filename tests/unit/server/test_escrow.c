@@ -38,11 +38,6 @@ static int setup(void **state) {
   return mk_svc_ca_init(&fx.ctx, BASE_URL, &e) < 0 ? -1 : 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 static char *public_pem(EVP_PKEY *k) {
   BIO *b = BIO_new(BIO_s_mem());
   char *p = NULL;
@@ -236,5 +231,5 @@ int main(void) {
       cmocka_unit_test(test_rsa),
       cmocka_unit_test(test_refusals),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -27,11 +27,6 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 static void new_session(int kind, const char *subject, const char *dev, char *token, char *csrf) {
   mk_db *db = NULL;
   mk_err e = {0};
@@ -453,5 +448,5 @@ int main(void) {
       cmocka_unit_test(test_application_flow), cmocka_unit_test(test_admin_step),
       cmocka_unit_test(test_audit_chain),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -18,11 +18,6 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 static int has_term(const mk_help_terms *t, const char *text, int chars) {
   for (size_t i = 0; i < t->n; i++)
     if (strcmp(t->term[i].text, text) == 0 && t->term[i].chars == chars)
@@ -288,5 +283,5 @@ int main(void) {
       cmocka_unit_test(test_search_is_not_fts_syntax),
       cmocka_unit_test(test_index_follows_articles),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

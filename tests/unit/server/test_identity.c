@@ -97,11 +97,6 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 /* ---- the sandbox provider -------------------------------------------------- */
 
 static void test_sandbox_rules(void **state) {
@@ -1040,5 +1035,5 @@ int main(void) {
       cmocka_unit_test(test_shortcuts),
       cmocka_unit_test(test_audit_chain),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -108,7 +108,7 @@ static int teardown(void **state) {
   (void)state;
   free(img.png);
   free(img.jpg);
-  return fx_close();
+  return fx_teardown(state);
 }
 
 /* ---- people ---------------------------------------------------------------- */

@@ -51,11 +51,6 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return fx_close();
-}
-
 /* A personal application of acc to ca with a form, a second later than the
  * last; its id in id and its form's attachment id in form (may be NULL). */
 static void apply(const char *acc, const char *ca, char id[MK_ID_MAX], char *form) {
@@ -865,5 +860,5 @@ int main(void) {
       cmocka_unit_test(test_notifier),        cmocka_unit_test(test_ca_login_limit),
       cmocka_unit_test(test_audit_chain),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }
