@@ -33,7 +33,7 @@ extern svc_fx fx;
 
 #define FX_BASE_URL "http://127.0.0.1:8080"
 
-/* Opens the fixture in a new directory /tmp/mkey-TAG-XXXXXX: the KEK when
+/* Opens the fixture in a new directory /tmp/mkey-TAG-(random): the KEK when
  * flags has FX_KEK, the store at DIR/mkey.db with pool connections,
  * fx.cfg all zero but sandbox, fx.ctx on them and the pinned clock, and
  * the sandbox CAs when flags has FX_CA. 0, or -1 when any of it fails. */
