@@ -429,6 +429,10 @@ int mk_config_validate(const mk_config *c, mk_err *e) {
       (c->wechat_url[0] == '\0' || c->wechat_appid[0] == '\0' || c->wechat_secret_file[0] == '\0'))
     return mk_err_set(e, MK_EINVAL,
                       "wechat_provider http needs wechat_url, wechat_appid and wechat_secret_file");
+  if (strcmp(c->sms_provider, "sandbox") == 0 && !c->sandbox)
+    return mk_err_set(e, MK_EINVAL,
+                      "sms_provider sandbox keeps login codes in the outbox instead of sending "
+                      "them: only with --sandbox");
   if (strcmp(c->wechat_provider, "sandbox") == 0 && !c->sandbox)
     return mk_err_set(e, MK_EINVAL, "wechat_provider sandbox runs only with --sandbox");
   if (strcmp(c->realname, "sandbox") == 0 && !c->sandbox)

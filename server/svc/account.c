@@ -329,10 +329,12 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_begin(db, e));
   MK_TRY(exists = account_by_phone(db, phone, acc, NULL, e));
-  if (change && exists) {
-    mk_svc_acct_field(field, "phone");
-    MK_FAIL(MK_ECONFLICT, e, "this number belongs to an account already");
-  }
+  /* A reset code goes only to a number with an account, a phone-change code
+   * only to a free number. Otherwise nothing is sent, but a code row nobody
+   * knows is kept like a real one: the limits, the resend throttle and the
+   * answer are the same either way, so this route tells nobody which numbers
+   * have accounts (POST /v1/me/phone still refuses a taken number). */
+  int silent = (strcmp(purpose, "reset_password") == 0 && !exists) || (change && exists);
   int phone_max = ctx->cfg->sms_phone_limit > 0 ? ctx->cfg->sms_phone_limit : MK_SMS_PHONE_MAX;
   int ip_max = ctx->cfg->sms_ip_limit > 0 ? ctx->cfg->sms_ip_limit : MK_SMS_IP_MAX;
   MK_TRY(rate_count(ctx, db, "sms.phone", phone, &n, e));
@@ -357,12 +359,6 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
             (long long)(last + MK_SMS_RESEND - now));
   MK_TRY(rate_add(ctx, db, "sms.phone", phone, e));
   MK_TRY(rate_add(ctx, db, "sms.ip", mk_svc_acct_remote(ctx), e));
-  /* A reset code goes only to a number with an account; the answer is the
-   * same either way, so the endpoint does not tell who has one. */
-  if (strcmp(purpose, "reset_password") == 0 && !exists) {
-    MK_TRY(mk_db_commit(db, e));
-    goto answer;
-  }
   /* A day's codes of this number are kept (for the audit trail's ids and
    * support questions); older rows go. */
   MK_TRY(mk_db_prepare(db, "DELETE FROM sms_code WHERE phone = $1 AND created_at < $2", &st, e));
@@ -402,17 +398,17 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
   st = NULL;
   MK_TRY(mk_sms_code_text(purpose, code, MK_SMS_CODE_TTL / 60, text, e));
   mk_sms_message m = {.phone = phone, .purpose = purpose, .code = code, .text = text, .now = now};
-  if (prov->in_transaction)
+  if (prov->in_transaction && !silent)
     MK_TRY(prov->send(ctx->cfg, db, &m, e));
   mk_svc_mask_phone(phone, masked, sizeof masked);
-  json_t *d = json_pack("{s:s,s:s,s:s}", "phone", masked, "purpose", purpose, "provider",
-                        prov->name);
+  json_t *d = json_pack("{s:s,s:s,s:s,s:b}", "phone", masked, "purpose", purpose, "provider",
+                        prov->name, "sent", !silent);
   MK_ENSURE_ALLOC(d, e);
   rc = mk_svc_audit(ctx, db, "sms_code.send", "sms_code", id, exists ? acc : NULL, NULL, d, e);
   json_decref(d);
   MK_TRY(rc);
   MK_TRY(mk_db_commit(db, e));
-  if (!prov->in_transaction) {
+  if (!prov->in_transaction && !silent) {
     rc = prov->send(ctx->cfg, NULL, &m, e);
     if (rc < 0) {
       /* Not delivered: void the code so a resend is not throttled by it. */
@@ -421,7 +417,6 @@ int mk_svc_sms_code_request(mk_svc_ctx *ctx, const char *phone, const char *purp
       goto out;
     }
   }
-answer:
   mk_svc_mask_phone(phone, masked, sizeof masked);
   *out = json_pack("{s:s,s:s,s:i,s:i}", "phone", masked, "purpose", purpose, "expires_in",
                    MK_SMS_CODE_TTL, "resend_after", MK_SMS_RESEND);

@@ -88,7 +88,8 @@ int mk_svc_attachment_get(mk_svc_ctx *ctx, const char *id, unsigned char **data,
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   /* Visible to its uploader, to an operator of the CA of an application
    * carrying it once the application reached the CA (as in application.c),
-   * and to the admin of the enterprise of such an application. */
+   * and to the admin of the enterprise of such an application of a kind the
+   * admin decides (a join, a staff request). */
   MK_TRY(mk_db_prepare(
       db,
       "SELECT a.media_type, a.data FROM attachment a WHERE a.id = $1 AND ("
@@ -96,8 +97,9 @@ int mk_svc_attachment_get(mk_svc_ctx *ctx, const char *id, unsigned char **data,
       " OR EXISTS (SELECT 1 FROM application_attachment x JOIN application p"
       "   ON p.id = x.application_id WHERE x.attachment_id = a.id AND ("
       "   ($3 <> '' AND p.ca_id = $3 AND p.state NOT IN ('awaiting_admin', 'admin_rejected'))"
-      "   OR ($2 <> '' AND EXISTS (SELECT 1 FROM membership m WHERE m.enterprise_id ="
-      "     p.enterprise_id AND m.account_id = $2 AND m.role = 'admin' AND m.state = 'active')))))",
+      "   OR ($2 <> '' AND p.kind IN " MK_APP_ADMIN_KINDS " AND EXISTS (SELECT 1 FROM membership m"
+      "     WHERE m.enterprise_id = p.enterprise_id AND m.account_id = $2 AND m.role = 'admin'"
+      "     AND m.state = 'active')))))",
       &st, e));
   MK_TRY(mk_stmt_bind_text(st, 1, id, e));
   MK_TRY(mk_stmt_bind_text(

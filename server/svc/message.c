@@ -260,6 +260,7 @@ out:
 
 #define STRIPES 256   /* version counters; two accounts may share one (a spare wake-up) */
 #define PENDING_MAX 8 /* accounts remembered per thread before waking everyone */
+#define WAITS_PER_ACCOUNT_MAX 8 /* long-polls one account may hold; more answer at once */
 
 struct mk_svc_watch {
   struct mk_svc_watch *prev, *next;
@@ -418,8 +419,13 @@ int mk_svc_message_watch(const char *account_id, uint64_t version, int64_t deadl
     MK_FAIL(MK_EINTERNAL, e, "the long-poll notifier is not running");
   }
   *out = w;
+  int waiting = 0;
+  for (mk_svc_watch *o = nt_head; o != NULL && waiting < WAITS_PER_ACCOUNT_MAX; o = o->next)
+    waiting += strcmp(o->key, w->key) == 0;
   if (nt_version[stripe(account_id)] != version) {
     fire_locked(w); /* something was posted since the caller read */
+  } else if (waiting >= WAITS_PER_ACCOUNT_MAX) {
+    fire_locked(w); /* one account cannot pile up waiting connections */
   } else {
     w->next = nt_head;
     if (nt_head != NULL)

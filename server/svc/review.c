@@ -127,8 +127,8 @@ int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const 
       "FROM application p JOIN account c ON c.id = p.account_id "
       "LEFT JOIN identity i ON i.account_id = p.account_id "
       "LEFT JOIN enterprise e ON e.id = p.enterprise_id "
-      "WHERE p.enterprise_id IN (SELECT m.enterprise_id FROM membership m WHERE "
-      "m.account_id = $1 AND m.role = 'admin' AND m.state = 'active') "
+      "WHERE p.kind IN " MK_APP_ADMIN_KINDS " AND p.enterprise_id IN (SELECT m.enterprise_id "
+      "FROM membership m WHERE m.account_id = $1 AND m.role = 'admin' AND m.state = 'active') "
       "AND (CAST($2 AS TEXT) = '' OR p.state = $2) "
       "AND (CAST($3 AS TEXT) = '' OR p.created_at < $3 OR (p.created_at = $3 AND p.id < $4)) "
       "ORDER BY p.created_at DESC, p.id DESC LIMIT $5";
@@ -247,7 +247,8 @@ static int role_ok(const char *r) {
 
 /* Check a resubmission body against data; fills n's attachment lists (ids
  * and roles point into body). */
-static int resubmission_parse(const json_t *body, const json_t *data, json_t **changes,
+static int resubmission_parse(const json_t *body, const char *app_kind, const json_t *data,
+                              json_t **changes,
                               mk_app_new *n, const char **ids, const char **roles, char *field,
                               mk_err *e) {
   static const char *const allowed[] = {"changes", "attachments", NULL};
@@ -264,7 +265,21 @@ static int resubmission_parse(const json_t *body, const json_t *data, json_t **c
       MK_TRY(fail_field(field, "changes", e, MK_EINVAL, "changes is an object of at most 32 fields"));
     const char *k;
     json_t *v;
+    const mk_app_kind *kind = mk_svc_app_kind(app_kind);
     json_object_foreach(ch, k, v) {
+      /* Only what the kind lets a resubmission correct: the rest of data
+       * (who is named, the enterprise, the method) is fixed at submission. */
+      if (kind != NULL && kind->editable != NULL) {
+        int ok = 0;
+        for (size_t x = 0; kind->editable[x] != NULL; x++)
+          ok |= strcmp(kind->editable[x], k) == 0;
+        if (!ok) {
+          char f[MK_JSON_FIELD_MAX];
+          snprintf(f, sizeof f, "changes.%s", k);
+          MK_TRY(fail_field(field, f, e, MK_EINVAL,
+                            "this field cannot be changed by resubmitting"));
+        }
+      }
       /* A name and ID number that came from the verified identity (personal
        * applications) change only through verification, never here. */
       if (json_object_get(data, "id_number") != NULL &&
@@ -313,7 +328,8 @@ int mk_svc_app_act(mk_svc_ctx *ctx, const char *id, int event, const char *reaso
   MK_TRY(mk_db_begin(db, e));
   if (event == MK_APP_EV_RESUBMIT && body != NULL) {
     MK_TRY(mk_svc_app_get_db(ctx, db, id, &before, e));
-    MK_TRY(resubmission_parse(body, json_object_get(before, "data"), &changes, &n, ids, roles,
+    MK_TRY(resubmission_parse(body, json_string_value(json_object_get(before, "kind")),
+                              json_object_get(before, "data"), &changes, &n, ids, roles,
                               field, e));
   }
   rc = mk_svc_app_transition(ctx, db, id, event, reason, changes,

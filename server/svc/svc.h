@@ -280,7 +280,17 @@ typedef struct mk_app_kind {
   const char *approved_title;  /* message when the CA approves */
   mk_app_hook_fn on_ca_approved;  /* may be NULL */
   mk_app_hook_fn on_closed;       /* rejected by the admin or cancelled; may be NULL */
+  /* The enterprise's admin decides first (joins, staff requests). Only for
+   * these kinds is the admin shown the application and its attachments: a
+   * later admin does not read earlier claimants' claims. Keep MK_APP_ADMIN_KINDS
+   * (the SQL form) in step. */
+  int admin_decides;
+  /* Keys of data a resubmission may change; NULL: any key but ids and the
+   * verified identity's name and number; an empty list: none. */
+  const char *const *editable;
 } mk_app_kind;
+/* The kinds with admin_decides, as an SQL list. */
+#define MK_APP_ADMIN_KINDS "('enterprise_join', 'staff_cert')"
 /* The kind named name, or NULL. */
 const mk_app_kind *mk_svc_app_kind(const char *name);
 

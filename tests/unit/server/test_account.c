@@ -357,6 +357,8 @@ static void test_passwords(void **state) {
   int64_t before = fx_count("SELECT COUNT(*) FROM sms_outbox");
   assert_mk_ok(request_code("13600000005", "reset_password"));
   assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_outbox"), before);
+  /* and asking again at once is throttled exactly as for a real account */
+  assert_mk_fails(request_code("13600000005", "reset_password"), MK_ERATE);
   assert_int_equal(
       fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.password_reset'"), 1);
 }
@@ -404,7 +406,14 @@ static void test_phone_change(void **state) {
   code_login("13800000008", DEV2, tb, NULL);
   /* the new number must be free, when asking and when changing */
   assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
-  assert_mk_fails(request_code("13800000008", "change_phone"), MK_ECONFLICT);
+  /* asking for a taken number answers as for a free one (no enumeration), but
+   * nothing is sent, a second ask is throttled alike, and no code changes to it */
+  int64_t sent = fx_count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'");
+  assert_mk_ok(request_code("13800000008", "change_phone"));
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'"), sent);
+  assert_mk_fails(request_code("13800000008", "change_phone"), MK_ERATE);
+  assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
+  assert_true(mk_svc_account_phone_change(&fx.ctx, "13800000008", "000000", &out, field, &e) < 0);
   assert_mk_ok(request_code("13700000007", "change_phone"));
   outbox_code("13700000007", code);
   /* the code is for the account that asked */

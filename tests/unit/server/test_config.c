@@ -53,6 +53,11 @@ static void test_defaults_need_tls_or_sandbox(void **state) {
   assert_int_equal(c.threads, 4);
   assert_int_equal(c.body_max, 1u << 20);
   assert_int_equal(c.sandbox, 1);
+  /* sandbox providers only in sandbox mode: an outbox instead of real SMS
+   * would keep login codes on the server */
+  assert_int_equal(load(&c, NULL, &e, 3, "--insecure-http", "--sms-provider=sandbox"), MK_EINVAL);
+  assert_non_null(strstr(e.msg, "sms_provider sandbox"));
+  assert_int_equal(load(&c, NULL, &e, 3, "--sandbox", "--sms-provider=sandbox"), 0);
 }
 
 static void test_precedence(void **state) {

@@ -419,6 +419,47 @@ static void test_admin_step(void **state) {
                             "type = 'admin_rejected'",
                             ACC2),
                    1);
+
+  /* A claim of the enterprise by someone else is not the admin's to read:
+   * the admin sees only the kinds it decides (joins, staff requests). */
+  char claim_att[MK_ID_MAX], claim[MK_ID_MAX];
+  fx_upload(ACC3, fx_png, sizeof fx_png, "image/png", claim_att);
+  const char *cids[] = {claim_att}, *croles[] = {"application_form"};
+  json_t *cdata = json_pack("{s:s,s:s}", "name", "嘉兴测试有限公司", "note", "first claim");
+  mk_app_new c = {.kind = "enterprise_claim",
+                  .account_id = ACC3,
+                  .enterprise_id = "ent_t",
+                  .platform_id = "plt_t",
+                  .ca_id = "ca_sbx_zjca",
+                  .years = 1,
+                  .data = cdata,
+                  .attachment_ids = cids,
+                  .attachment_roles = croles,
+                  .nattachments = 1};
+  fx_as_account(ACC3);
+  assert_mk_ok(fx_app_create(&c, claim, field, &e));
+  json_decref(cdata);
+  json_t *o = NULL;
+  fx_as_account(ACC1);
+  assert_mk_fails(mk_svc_app_get(&fx.ctx, claim, &o, &e), MK_ENOTFOUND);
+  assert_mk_fails(mk_svc_attachment_get(&fx.ctx, claim_att, &data, &len, mt, &e), MK_ENOTFOUND);
+
+  /* A resubmission corrects only what the kind allows: a claim's
+   * registered details, not the rest of its data. */
+  fx_as_ca("ca_sbx_zjca", "cop_test");
+  assert_mk_ok(transition(claim, MK_APP_EV_CA_REJECT, "名称有误"));
+  fx_as_account(ACC3);
+  json_t *b = json_pack("{s:{s:s}}", "changes", "note", "edited");
+  assert_mk_fails(mk_svc_app_act(&fx.ctx, claim, MK_APP_EV_RESUBMIT, NULL, b, &o, field, &e),
+                  MK_EINVAL);
+  assert_string_equal(field, "changes.note");
+  json_decref(b);
+  b = json_pack("{s:{s:s}}", "changes", "name", "嘉兴测试科技有限公司");
+  assert_mk_ok(mk_svc_app_act(&fx.ctx, claim, MK_APP_EV_RESUBMIT, NULL, b, &o, field, &e));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(o, "data"), "name")),
+                      "嘉兴测试科技有限公司");
+  json_decref(o);
+  json_decref(b);
 }
 
 static void test_audit_chain(void **state) {
