@@ -426,16 +426,9 @@ static void test_admin_step(void **state) {
   fx_upload(ACC3, fx_png, sizeof fx_png, "image/png", claim_att);
   const char *cids[] = {claim_att}, *croles[] = {"application_form"};
   json_t *cdata = json_pack("{s:s,s:s}", "name", "嘉兴测试有限公司", "note", "first claim");
-  mk_app_new c = {.kind = "enterprise_claim",
-                  .account_id = ACC3,
-                  .enterprise_id = "ent_t",
-                  .platform_id = "plt_t",
-                  .ca_id = "ca_sbx_zjca",
-                  .years = 1,
-                  .data = cdata,
-                  .attachment_ids = cids,
-                  .attachment_roles = croles,
-                  .nattachments = 1};
+  mk_app_new c = {.kind = "enterprise_claim", .account_id = ACC3, .enterprise_id = "ent_t",
+                  .platform_id = "plt_t", .ca_id = "ca_sbx_zjca", .years = 1, .data = cdata,
+                  .attachment_ids = cids, .attachment_roles = croles, .nattachments = 1};
   fx_as_account(ACC3);
   assert_mk_ok(fx_app_create(&c, claim, field, &e));
   json_decref(cdata);
