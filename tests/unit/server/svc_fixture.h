@@ -59,8 +59,8 @@ void fx_add_platform(void);
 void fx_add_account(const char *account_id, const char *phone);
 void fx_add_identity(const char *account_id, const char *name, const char *id_number);
 
-/* The caller of the next service call. */
-/* An account signed in from 127.0.0.1. */
+/* The caller of the next service call. An account signed in from
+ * 127.0.0.1: */
 void fx_as_account(const char *account_id);
 /* A CA operator operator_id of ca_id; NULL names it after the CA id's last
  * part (ca_sbx_zjca: cop_zjca). */
