@@ -531,6 +531,51 @@ out:
   return rc;
 }
 
+int cli_request(const struct cli *ctx, const char *method, const char *path, const json_t *body,
+                mk_client_response *out, const char *hint, mk_err *e) {
+  mk_client *c = NULL;
+  int rc = cli_client_open(ctx, &c, e);
+  if (rc == 0)
+    rc = mk_client_request(c, method, path, body, out, e);
+  mk_client_free(c);
+  if (rc == MK_EAUTH && hint != NULL)
+    mk_err_wrap(e, "%s", hint);
+  return rc;
+}
+
+int cli_get_all(const struct cli *ctx, const char *base, const char *hint,
+                const char *cursor_chars, int pages, const char *what, json_t *all) {
+  mk_err e = {0};
+  mk_client_response r = {0};
+  char path[CLI_LIST_PATH_MAX];
+  int rc = CLI_FAIL;
+  if (snprintf(path, sizeof path, "%s", base) >= (int)sizeof path)
+    return cli_error("the query is too long");
+  for (int page = 0; page < pages; page++) {
+    if (cli_request(ctx, "GET", path, NULL, &r, hint, &e) < 0) {
+      cli_fail(&e);
+      goto out;
+    }
+    json_t *items = json_object_get(r.json, "items");
+    if (!json_is_array(items) || json_array_extend(all, items) != 0) {
+      cli_error("the server's %s has no items", what);
+      goto out;
+    }
+    const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
+    if (next == NULL)
+      break;
+    if (strspn(next, cursor_chars) != strlen(next) ||
+        snprintf(path, sizeof path, "%s&cursor=%s", base, next) >= (int)sizeof path) {
+      cli_error("the server sent a bad cursor");
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  mk_client_response_clear(&r);
+  return rc;
+}
+
 int cli_profile_device(const struct cli *ctx, char out[MK_ID_MAX], mk_err *e) {
   int rc = 0;
   json_t *profile = NULL;

@@ -22,6 +22,8 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 #define CLI_PATH_MAX 4096
+#define CLI_LIST_PATH_MAX 256 /* a list request with its query and cursor */
+#define CLI_CURSOR_CHARS "abcdefghijklmnopqrstuvwxyz0123456789-_" /* ids the server pages by */
 #define CLI_PROFILE_NAME_MAX 32            /* [a-z0-9_-]{1,32} */
 #define CLI_PROFILE_DEFAULT "default"
 #define CLI_PROFILE_FILE "profile.json"
@@ -195,6 +197,20 @@ const char *cli_server_url(const struct cli *ctx, const json_t *profile, const c
  * frees *out with mk_client_free.
  */
 int cli_client_open(const struct cli *ctx, mk_client **out, mk_err *e) MK_MUST_CHECK;
+
+/* One request on a client of its own (cli_client_open): method path with
+ * body (may be NULL); *out keeps the answer. When the server asks for a
+ * login, e is wrapped with hint (may be NULL), which says how. */
+int cli_request(const struct cli *ctx, const char *method, const char *path, const json_t *body,
+                mk_client_response *out, const char *hint, mk_err *e) MK_MUST_CHECK;
+
+/* Every item of a paged list appended to all: GET base (which has a query),
+ * then base&cursor=<next_cursor> while the server names one made only of
+ * the characters in cursor_chars, at most pages times so a misbehaving
+ * server cannot loop us. hint as cli_request; what names the list when an
+ * answer has no items. 0, or CLI_FAIL after printing. */
+int cli_get_all(const struct cli *ctx, const char *base, const char *hint,
+                const char *cursor_chars, int pages, const char *what, json_t *all);
 
 /* ---- cache and queries (cmd_cache.c) ------------------------------------ */
 

@@ -29,6 +29,15 @@ int acct_ask_code(char out[ACCT_CODE_MAX], mk_err *e) MK_MUST_CHECK;
 int acct_request_code(mk_client *c, const char *phone, const char *purpose, json_t **answer,
                       mk_err *e) MK_MUST_CHECK;
 
+/* Have an SMS code sent to phone for purpose (acct_request_code). On a
+ * terminal, print said (where it went) and ask for the code into typed:
+ * returns 0. Otherwise print the server's answer (--json) or said with
+ * "; run: <again>" and return 1 with *status the command's exit status: the
+ * command stops there. A negative mk_err code on failure. */
+int acct_send_code(const struct cli *ctx, mk_client *c, const char *phone, const char *purpose,
+                   const char *said, const char *again, char typed[ACCT_CODE_MAX], int *status,
+                   mk_err *e) MK_MUST_CHECK;
+
 /* Keep the session of a login answer ({token, account_id, ...}) in the
  * profile with the server's URL, role "account" and phone. */
 int acct_save_session(const struct cli *ctx, mk_client *c, const json_t *answer,

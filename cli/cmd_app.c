@@ -101,16 +101,11 @@ void cli_print_application(const json_t *a) {
 }
 
 /* Request method path (body may be NULL) as the account; *out keeps the answer. */
+#define LOGIN_HINT "log in first ('mkey login --phone N')"
+
 static int account_request(struct cli *ctx, const char *method, const char *path,
                            const json_t *body, mk_client_response *out, mk_err *e) {
-  mk_client *c = NULL;
-  int rc = cli_client_open(ctx, &c, e);
-  if (rc == 0)
-    rc = mk_client_request(c, method, path, body, out, e);
-  mk_client_free(c);
-  if (rc == MK_EAUTH)
-    mk_err_wrap(e, "log in first ('mkey login --phone N')");
-  return rc;
+  return cli_request(ctx, method, path, body, out, LOGIN_HINT, e);
 }
 
 static int app_list(int argc, const char **argv, struct cli *ctx) {
@@ -124,10 +119,8 @@ static int app_list(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(cmd_app_usage, "--role is applicant or admin");
   if (state != NULL && strspn(state, "abcdefghijklmnopqrstuvwxyz_") != strlen(state))
     return cli_usage_error(cmd_app_usage, "'%.64s' is not a state", state);
-  mk_err e = {0};
-  mk_client_response r = {0};
   json_t *all = json_array();
-  char path[APP_PATH_MAX], base[128];
+  char base[128];
   rc = CLI_FAIL;
   if (all == NULL) {
     cli_error("out of memory");
@@ -135,26 +128,8 @@ static int app_list(int argc, const char **argv, struct cli *ctx) {
   }
   snprintf(base, sizeof base, "/v1/applications?limit=100%s%s%s%s", role ? "&role=" : "",
            role ? role : "", state ? "&state=" : "", state ? state : "");
-  snprintf(path, sizeof path, "%s", base);
-  for (int page = 0; page < LIST_PAGES_MAX; page++) {
-    if (account_request(ctx, "GET", path, NULL, &r, &e) < 0) {
-      cli_fail(&e);
-      goto out;
-    }
-    json_t *items = json_object_get(r.json, "items");
-    if (!json_is_array(items) || json_array_extend(all, items) != 0) {
-      cli_error("the server's list has no items");
-      goto out;
-    }
-    const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-    if (next == NULL)
-      break;
-    if (strspn(next, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(next) ||
-        snprintf(path, sizeof path, "%s&cursor=%s", base, next) >= (int)sizeof path) {
-      cli_error("the server sent a bad cursor");
-      goto out;
-    }
-  }
+  if (cli_get_all(ctx, base, LOGIN_HINT, CLI_CURSOR_CHARS, LIST_PAGES_MAX, "list", all) != 0)
+    goto out;
   if (ctx->json) {
     rc = cli_print_json(all);
     goto out;
@@ -182,7 +157,6 @@ static int app_list(int argc, const char **argv, struct cli *ctx) {
   rc = CLI_OK;
 out:
   json_decref(all);
-  mk_client_response_clear(&r);
   return rc;
 }
 

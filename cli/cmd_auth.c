@@ -20,22 +20,6 @@ const char cmd_auth_usage[] =
 
 #define USAGE cmd_auth_usage
 
-static int fail(mk_err *e) {
-  if (e->code == MK_EAUTH)
-    mk_err_wrap(e, "log in first ('mkey login --phone N')");
-  return cli_fail(e);
-}
-
-static int open_ent(struct cli *ctx, const char *given, const char *suffix, mk_client **c,
-                    char *path, size_t cap) {
-  mk_err e = {0};
-  char id[MK_ID_MAX];
-  if (cli_client_open(ctx, c, &e) < 0 || org_cli_enterprise(*c, given, 1, id, &e) < 0)
-    return fail(&e);
-  snprintf(path, cap, "/v1/enterprises/%s%s", id, suffix);
-  return 0;
-}
-
 static void print_item(const json_t *it) {
   char *p = json_dumps(json_object_get(it, "permissions"), JSON_COMPACT);
   const char *revoked = json_string_value(json_object_get(it, "revoked_at"));
@@ -70,22 +54,11 @@ static int list(int argc, const char **argv, struct cli *ctx) {
     return rc;
   if (strcmp(by, "platform") != 0 && strcmp(by, "person") != 0)
     return cli_usage_error(USAGE, "--by is platform or person");
-  mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
   char suffix[64], path[ORG_CLI_PATH_MAX];
   snprintf(suffix, sizeof suffix, "/authorizations?by=%s", by);
-  if ((rc = open_ent(ctx, given, suffix, &c, path, sizeof path)) != 0)
-    goto out;
-  rc = CLI_FAIL;
-  if (mk_client_request(c, "GET", path, NULL, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = ctx->json ? cli_print_json(json_object_get(r.json, "groups"))
-                 : org_cli_output(ctx, r.json, print_groups);
-out:
-  mk_client_response_clear(&r);
+  if ((rc = org_cli_open_enterprise(ctx, given, 1, suffix, &c, path, sizeof path)) == 0)
+    rc = org_cli_send(ctx, c, "GET", path, NULL, "groups", print_groups);
   mk_client_free(c);
   return rc;
 }
@@ -114,21 +87,12 @@ static int grant(int argc, const char **argv, struct cli *ctx) {
                            "permissions", plist);
   if (body == NULL)
     return cli_error("out of memory");
-  mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
   char path[ORG_CLI_PATH_MAX];
-  if ((rc = open_ent(ctx, given, "/authorizations", &c, path, sizeof path)) != 0)
-    goto out;
-  rc = CLI_FAIL;
-  if (mk_client_request(c, "POST", path, body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, print_granted);
-out:
+  if ((rc = org_cli_open_enterprise(ctx, given, 1, "/authorizations", &c, path, sizeof path)) ==
+      0)
+    rc = org_cli_send(ctx, c, "POST", path, body, NULL, print_granted);
   json_decref(body);
-  mk_client_response_clear(&r);
   mk_client_free(c);
   return rc;
 }
@@ -144,29 +108,12 @@ static int revoke(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(USAGE, "revoke needs the authorisation id (mkey auth list)");
   if ((rc = org_cli_check_id(args[0], "auz", "an authorisation", USAGE)) != 0)
     return rc;
-  mk_err e = {0};
-  mk_client *c = NULL;
-  mk_client_response r = {0};
-  char suffix[64], path[ORG_CLI_PATH_MAX];
+  char suffix[64], said[96];
   snprintf(suffix, sizeof suffix, "/authorizations/%s", args[0]);
-  if ((rc = open_ent(ctx, given, suffix, &c, path, sizeof path)) != 0)
-    goto out;
-  rc = CLI_FAIL;
-  if (mk_client_request(c, "DELETE", path, NULL, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  if (ctx->json) {
-    json_t *doc = json_pack("{s:s,s:b}", "id", args[0], "active", 0);
-    rc = doc ? cli_print_json(doc) : cli_error("out of memory");
-    json_decref(doc);
-  } else {
-    printf("revoked authorisation %s\n", args[0]);
-    rc = CLI_OK;
-  }
-out:
-  mk_client_response_clear(&r);
-  mk_client_free(c);
+  snprintf(said, sizeof said, "revoked authorisation %s", args[0]);
+  json_t *done = json_pack("{s:s,s:b}", "id", args[0], "active", 0);
+  rc = org_cli_delete(ctx, given, suffix, done, said);
+  json_decref(done);
   return rc;
 }
 

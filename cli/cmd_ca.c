@@ -129,43 +129,17 @@ static int ca_list(int argc, const char **argv, struct cli *ctx) {
   int rc = cli_parse_options(ctx, argc, argv, NULL, NULL, 0, NULL, cmd_ca_usage);
   if (rc != 0)
     return rc;
-  mk_err e = {0};
-  mk_client *c = NULL;
-  mk_client_response r = {0};
   json_t *all = json_array();
-  char path[CA_PATH_MAX] = "/v1/cas?limit=100";
   rc = CLI_FAIL;
   if (all == NULL) {
     cli_error("out of memory");
     goto out;
   }
-  if (cli_client_open(ctx, &c, &e) < 0) {
-    cli_fail(&e);
+  /* The cursor goes back into the query as it came: only plain id text. */
+  if (cli_get_all(ctx, "/v1/cas?limit=100", NULL,
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~", 1000,
+                  "CA list", all) != 0)
     goto out;
-  }
-  /* Follow next_cursor to the end; a bounded number of pages keeps a
-   * misbehaving server from looping us. */
-  for (int page = 0; page < 1000; page++) {
-    if (mk_client_request(c, "GET", path, NULL, &r, &e) < 0) {
-      cli_fail(&e);
-      goto out;
-    }
-    json_t *items = json_object_get(r.json, "items");
-    if (!json_is_array(items) || json_array_extend(all, items) != 0) {
-      cli_error("the server's CA list has no items");
-      goto out;
-    }
-    const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-    if (next == NULL)
-      break;
-    /* The cursor goes back into the query as it came: only plain id text. */
-    if (strspn(next, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~") !=
-            strlen(next) ||
-        snprintf(path, sizeof path, "/v1/cas?limit=100&cursor=%s", next) >= (int)sizeof path) {
-      cli_error("the server sent a bad cursor");
-      goto out;
-    }
-  }
   if (ctx->json) {
     rc = cli_print_json(all);
     goto out;
@@ -178,8 +152,6 @@ static int ca_list(int argc, const char **argv, struct cli *ctx) {
   rc = CLI_OK;
 out:
   json_decref(all);
-  mk_client_response_clear(&r);
-  mk_client_free(c);
   return rc;
 }
 
@@ -600,16 +572,11 @@ int cli_read_password(const char *file, char *out, size_t cap, mk_err *e) {
 }
 
 /* A CA operator's request: method path with body (may be NULL). */
+#define REVIEWER_HINT "CA operator access (run 'mkey ca login --user USER')"
+
 static int reviewer_request(struct cli *ctx, const char *method, const char *path,
                             const json_t *body, mk_client_response *out, mk_err *e) {
-  mk_client *c = NULL;
-  int rc = cli_client_open(ctx, &c, e);
-  if (rc == 0)
-    rc = mk_client_request(c, method, path, body, out, e);
-  mk_client_free(c);
-  if (rc == MK_EAUTH)
-    mk_err_wrap(e, "CA operator access (run 'mkey ca login --user USER')");
-  return rc;
+  return cli_request(ctx, method, path, body, out, REVIEWER_HINT, e);
 }
 
 /* "/v1/ca/applications/<id><suffix>" for a well-formed application id. */
@@ -749,10 +716,8 @@ static int ca_queue(int argc, const char **argv, struct cli *ctx) {
     state = status;
   if (state != NULL && strspn(state, "abcdefghijklmnopqrstuvwxyz_") != strlen(state))
     return cli_usage_error(cmd_ca_usage, "'%.64s' is not a state", state);
-  mk_err e = {0};
-  mk_client_response r = {0};
   json_t *all = json_array();
-  char base[128], path[CA_PATH_MAX];
+  char base[128];
   rc = CLI_FAIL;
   if (all == NULL) {
     cli_error("out of memory");
@@ -760,26 +725,8 @@ static int ca_queue(int argc, const char **argv, struct cli *ctx) {
   }
   snprintf(base, sizeof base, "/v1/ca/applications?limit=100%s%s", state ? "&state=" : "",
            state ? state : "");
-  snprintf(path, sizeof path, "%s", base);
-  for (int page = 0; page < 1000; page++) {
-    if (reviewer_request(ctx, "GET", path, NULL, &r, &e) < 0) {
-      cli_fail(&e);
-      goto out;
-    }
-    json_t *items = json_object_get(r.json, "items");
-    if (!json_is_array(items) || json_array_extend(all, items) != 0) {
-      cli_error("the server's queue has no items");
-      goto out;
-    }
-    const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-    if (next == NULL)
-      break;
-    if (strspn(next, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(next) ||
-        snprintf(path, sizeof path, "%s&cursor=%s", base, next) >= (int)sizeof path) {
-      cli_error("the server sent a bad cursor");
-      goto out;
-    }
-  }
+  if (cli_get_all(ctx, base, REVIEWER_HINT, CLI_CURSOR_CHARS, 1000, "queue", all) != 0)
+    goto out;
   if (ctx->json) {
     rc = cli_print_json(all);
     goto out;
@@ -810,7 +757,6 @@ static int ca_queue(int argc, const char **argv, struct cli *ctx) {
   rc = CLI_OK;
 out:
   json_decref(all);
-  mk_client_response_clear(&r);
   return rc;
 }
 

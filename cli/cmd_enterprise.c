@@ -41,40 +41,19 @@ const char cmd_enterprise_usage[] =
     "             (and the form) a certificate application to the CA\n";
 
 #define USAGE cmd_enterprise_usage
-#define ARGS_MAX 64
-
-static int years_of(const char *s, int *out) {
-  char *end = NULL;
-  long v = s ? strtol(s, &end, 10) : 0;
-  if (s == NULL || end == s || *end != '\0' || v < 1 || v > 10)
-    return -1;
-  *out = (int)v;
-  return 0;
-}
 
 /* Set key to s in o; 0, or -1 when out of memory. */
 static int put(json_t *o, const char *key, const char *s) {
   return s == NULL ? 0 : json_object_set_new(o, key, json_string(s));
 }
 
-static int fail(mk_err *e) {
-  if (e->code == MK_EAUTH)
-    mk_err_wrap(e, "log in first ('mkey login --phone N')");
-  return cli_fail(e);
-}
-
 /* ---- claim ---- */
 
 static int claim(int argc, const char **argv, struct cli *ctx) {
-  const char *kept[ARGS_MAX], *attach[ORG_CLI_ATTACH_MAX];
-  int nkept = 0, nattach = 0, years = 0;
+  const char *attach[ORG_CLI_ATTACH_MAX];
+  int nattach = 0, years = 0;
   const char *name = NULL, *uscc = NULL, *legal = NULL, *legal_id = NULL, *license = NULL,
              *platform = NULL, *ca = NULL, *ys = NULL, *form = NULL;
-  if (argc > ARGS_MAX)
-    return cli_usage_error(USAGE, "too many arguments");
-  int rc = org_cli_take_attach(argc, argv, kept, &nkept, attach, &nattach, USAGE);
-  if (rc != 0)
-    return rc;
   const struct cli_option opts[] = {{"--name", &name, NULL},
                                     {"--uscc", &uscc, NULL},
                                     {"--legal-name", &legal, NULL},
@@ -85,58 +64,54 @@ static int claim(int argc, const char **argv, struct cli *ctx) {
                                     {"--years", &ys, NULL},
                                     {"--form", &form, NULL},
                                     {NULL, NULL, NULL}};
-  if ((rc = cli_parse_options(ctx, nkept, kept, opts, NULL, 0, NULL, USAGE)) != 0)
+  int rc = org_cli_parse(ctx, argc, argv, opts, NULL, 0, NULL, attach, &nattach, USAGE);
+  if (rc != 0)
     return rc;
   if (!name || !uscc || !legal || !legal_id || !license || !platform || !ca || !ys || !form)
     return cli_usage_error(USAGE, "claim needs --name, --uscc, --legal-name, --legal-id, "
                                   "--license, --platform, --ca, --years and --form");
-  if (years_of(ys, &years) != 0)
+  if (org_cli_years(ys, &years) != 0)
     return cli_usage_error(USAGE, "--years is a whole number of years, 1 to 10");
   mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
-  json_t *atts = json_array(), *body = NULL;
+  json_t *body = NULL;
   char lic[MK_ID_MAX];
   rc = CLI_FAIL;
-  if (atts == NULL) {
-    cli_error("out of memory");
+  if (cli_client_open(ctx, &c, &e) < 0 || org_cli_upload(c, license, lic, &e) < 0) {
+    org_cli_fail(&e);
     goto out;
   }
-  if (cli_client_open(ctx, &c, &e) < 0 || org_cli_upload(c, license, lic, &e) < 0 ||
-      org_cli_attachments(c, "application_form", form, attach, nattach, atts, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:O}", "name", name, "uscc", uscc,
-                   "legal_name", legal, "legal_id_number", legal_id, "license", lic, "platform_id",
-                   platform, "ca_id", ca, "years", years, "attachments", atts);
+  body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "name", name, "uscc", uscc, "legal_name",
+                   legal, "legal_id_number", legal_id, "license", lic, "platform_id", platform,
+                   "ca_id", ca, "years", years);
   if (body == NULL) {
     cli_error("out of memory");
     goto out;
   }
-  if (mk_client_request(c, "POST", "/v1/enterprises/claims", body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, org_cli_print_app);
+  rc = org_cli_submit(ctx, c, "/v1/enterprises/claims", body, form, attach, nattach);
 out:
-  json_decref(atts);
   json_decref(body);
-  mk_client_response_clear(&r);
   mk_client_free(c);
   return rc;
 }
 
 /* ---- query and join ---- */
 
+/* "/v1/enterprises?name=&uscc=" into path. */
+static int find_path(const char *name, const char *uscc, char *path, size_t cap, mk_err *e) {
+  snprintf(path, cap, "/v1/enterprises");
+  if (org_cli_query_add(path, cap, "name", name) != 0 ||
+      org_cli_query_add(path, cap, "uscc", uscc) != 0)
+    return mk_err_set(e, MK_EINVAL, "the name or credit code is too long");
+  return 0;
+}
+
 /* GET /v1/enterprises?name=&uscc= into r. */
 static int find(mk_client *c, const char *name, const char *uscc, mk_client_response *r,
                 mk_err *e) {
-  char path[ORG_CLI_PATH_MAX + 1024] = "/v1/enterprises";
-  if (org_cli_query_add(path, sizeof path, "name", name) != 0 ||
-      org_cli_query_add(path, sizeof path, "uscc", uscc) != 0)
-    return mk_err_set(e, MK_EINVAL, "the name or credit code is too long");
-  return mk_client_request(c, "GET", path, NULL, r, e);
+  char path[ORG_CLI_PATH_MAX + 1024];
+  int rc = find_path(name, uscc, path, sizeof path, e);
+  return rc < 0 ? rc : mk_client_request(c, "GET", path, NULL, r, e);
 }
 
 static void print_found(const json_t *doc) {
@@ -162,30 +137,20 @@ static int query(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(USAGE, "query needs --name and --uscc");
   mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
-  rc = CLI_FAIL;
-  if (cli_client_open(ctx, &c, &e) < 0 || find(c, name, uscc, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = ctx->json ? cli_print_json(json_object_get(r.json, "items"))
-                 : org_cli_output(ctx, r.json, print_found);
-out:
-  mk_client_response_clear(&r);
+  char path[ORG_CLI_PATH_MAX + 1024];
+  if (cli_client_open(ctx, &c, &e) < 0 || find_path(name, uscc, path, sizeof path, &e) < 0)
+    rc = org_cli_fail(&e);
+  else
+    rc = org_cli_send(ctx, c, "GET", path, NULL, "items", print_found);
   mk_client_free(c);
   return rc;
 }
 
 static int join(int argc, const char **argv, struct cli *ctx) {
-  const char *kept[ARGS_MAX], *attach[ORG_CLI_ATTACH_MAX];
-  int nkept = 0, nattach = 0, years = 0;
+  const char *attach[ORG_CLI_ATTACH_MAX];
+  int nattach = 0, years = 0;
   const char *name = NULL, *uscc = NULL, *aname = NULL, *aphone = NULL, *perms = NULL,
              *platform = NULL, *ca = NULL, *ys = NULL, *form = NULL;
-  if (argc > ARGS_MAX)
-    return cli_usage_error(USAGE, "too many arguments");
-  int rc = org_cli_take_attach(argc, argv, kept, &nkept, attach, &nattach, USAGE);
-  if (rc != 0)
-    return rc;
   const struct cli_option opts[] = {{"--name", &name, NULL},
                                     {"--uscc", &uscc, NULL},
                                     {"--admin-name", &aname, NULL},
@@ -196,12 +161,13 @@ static int join(int argc, const char **argv, struct cli *ctx) {
                                     {"--years", &ys, NULL},
                                     {"--form", &form, NULL},
                                     {NULL, NULL, NULL}};
-  if ((rc = cli_parse_options(ctx, nkept, kept, opts, NULL, 0, NULL, USAGE)) != 0)
+  int rc = org_cli_parse(ctx, argc, argv, opts, NULL, 0, NULL, attach, &nattach, USAGE);
+  if (rc != 0)
     return rc;
   if (!name || !uscc || !aname || !aphone || !perms || !platform || !ca || !ys)
     return cli_usage_error(USAGE, "join needs --name, --uscc, --admin-name, --admin-phone, "
                                   "--permissions, --platform, --ca and --years");
-  if (years_of(ys, &years) != 0)
+  if (org_cli_years(ys, &years) != 0)
     return cli_usage_error(USAGE, "--years is a whole number of years, 1 to 10");
   json_t *plist = org_cli_list(perms, "--permissions", USAGE);
   if (plist == NULL)
@@ -209,15 +175,11 @@ static int join(int argc, const char **argv, struct cli *ctx) {
   mk_err e = {0};
   mk_client *c = NULL;
   mk_client_response r = {0};
-  json_t *atts = json_array(), *body = NULL;
+  json_t *body = NULL;
   char path[ORG_CLI_PATH_MAX];
   rc = CLI_FAIL;
-  if (atts == NULL) {
-    cli_error("out of memory");
-    goto out;
-  }
   if (cli_client_open(ctx, &c, &e) < 0 || find(c, name, uscc, &r, &e) < 0) {
-    fail(&e);
+    org_cli_fail(&e);
     goto out;
   }
   const char *id =
@@ -227,26 +189,15 @@ static int join(int argc, const char **argv, struct cli *ctx) {
     goto out;
   }
   snprintf(path, sizeof path, "/v1/enterprises/%s/join-requests", id);
-  mk_client_response_clear(&r);
-  if (org_cli_attachments(c, "application_form", form, attach, nattach, atts, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  body = json_pack("{s:s,s:s,s:O,s:s,s:s,s:i,s:O}", "admin_name", aname, "admin_phone", aphone,
-                   "permissions", plist, "platform_id", platform, "ca_id", ca, "years", years,
-                   "attachments", atts);
+  body = json_pack("{s:s,s:s,s:O,s:s,s:s,s:i}", "admin_name", aname, "admin_phone", aphone,
+                   "permissions", plist, "platform_id", platform, "ca_id", ca, "years", years);
   if (body == NULL) {
     cli_error("out of memory");
     goto out;
   }
-  if (mk_client_request(c, "POST", path, body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, org_cli_print_app);
+  rc = org_cli_submit(ctx, c, path, body, form, attach, nattach);
 out:
   json_decref(plist);
-  json_decref(atts);
   json_decref(body);
   mk_client_response_clear(&r);
   mk_client_free(c);
@@ -300,23 +251,10 @@ static int show(int argc, const char **argv, struct cli *ctx) {
   int rc = cli_parse_options(ctx, argc, argv, opts, NULL, 0, NULL, USAGE);
   if (rc != 0)
     return rc;
-  mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
-  char id[MK_ID_MAX], path[ORG_CLI_PATH_MAX];
-  rc = CLI_FAIL;
-  if (cli_client_open(ctx, &c, &e) < 0 || org_cli_enterprise(c, given, 0, id, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  snprintf(path, sizeof path, "/v1/enterprises/%s", id);
-  if (mk_client_request(c, "GET", path, NULL, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, print_enterprise);
-out:
-  mk_client_response_clear(&r);
+  char path[ORG_CLI_PATH_MAX];
+  if ((rc = org_cli_open_enterprise(ctx, given, 0, "", &c, path, sizeof path)) == 0)
+    rc = org_cli_send(ctx, c, "GET", path, NULL, NULL, print_enterprise);
   mk_client_free(c);
   return rc;
 }
@@ -324,15 +262,10 @@ out:
 /* ---- change ---- */
 
 static int change(int argc, const char **argv, struct cli *ctx) {
-  const char *kept[ARGS_MAX], *attach[ORG_CLI_ATTACH_MAX];
-  int nkept = 0, nattach = 0, yes = 0;
+  const char *attach[ORG_CLI_ATTACH_MAX];
+  int nattach = 0, yes = 0;
   const char *name = NULL, *uscc = NULL, *legal = NULL, *legal_id = NULL, *license = NULL,
              *certs = NULL, *ca = NULL, *form = NULL, *given = NULL;
-  if (argc > ARGS_MAX)
-    return cli_usage_error(USAGE, "too many arguments");
-  int rc = org_cli_take_attach(argc, argv, kept, &nkept, attach, &nattach, USAGE);
-  if (rc != 0)
-    return rc;
   const struct cli_option opts[] = {{"--name", &name, NULL},
                                     {"--uscc", &uscc, NULL},
                                     {"--legal-name", &legal, NULL},
@@ -344,7 +277,8 @@ static int change(int argc, const char **argv, struct cli *ctx) {
                                     {"--enterprise", &given, NULL},
                                     {"--yes", NULL, &yes},
                                     {NULL, NULL, NULL}};
-  if ((rc = cli_parse_options(ctx, nkept, kept, opts, NULL, 0, NULL, USAGE)) != 0)
+  int rc = org_cli_parse(ctx, argc, argv, opts, NULL, 0, NULL, attach, &nattach, USAGE);
+  if (rc != 0)
     return rc;
   if (!name || !uscc || !legal || !legal_id || !license)
     return cli_usage_error(USAGE, "change needs --name, --uscc, --legal-name, --legal-id and "
@@ -361,38 +295,26 @@ static int change(int argc, const char **argv, struct cli *ctx) {
     return CLI_USAGE;
   mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
-  json_t *atts = json_array(), *body = NULL;
-  char id[MK_ID_MAX], lic[MK_ID_MAX], path[ORG_CLI_PATH_MAX];
+  json_t *body = NULL;
+  char lic[MK_ID_MAX], path[ORG_CLI_PATH_MAX];
+  if ((rc = org_cli_open_enterprise(ctx, given, 1, "/changes", &c, path, sizeof path)) != 0)
+    goto out;
   rc = CLI_FAIL;
-  if (atts == NULL) {
-    cli_error("out of memory");
+  if (org_cli_upload(c, license, lic, &e) < 0) {
+    org_cli_fail(&e);
     goto out;
   }
-  if (cli_client_open(ctx, &c, &e) < 0 || org_cli_enterprise(c, given, 1, id, &e) < 0 ||
-      org_cli_upload(c, license, lic, &e) < 0 ||
-      org_cli_attachments(c, "application_form", form, attach, nattach, atts, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:b}", "name", name, "uscc", uscc, "legal_name",
+  body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "name", name, "uscc", uscc, "legal_name",
                    legal, "legal_id_number", legal_id, "license", lic, "certificates", clist,
-                   "attachments", atts, "acknowledge", 1);
+                   "acknowledge", 1);
   if (body == NULL || put(body, "ca_id", ca) != 0) {
     cli_error("out of memory");
     goto out;
   }
-  snprintf(path, sizeof path, "/v1/enterprises/%s/changes", id);
-  if (mk_client_request(c, "POST", path, body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, org_cli_print_app);
+  rc = org_cli_submit(ctx, c, path, body, form, attach, nattach);
 out:
   json_decref(clist);
-  json_decref(atts);
   json_decref(body);
-  mk_client_response_clear(&r);
   mk_client_free(c);
   return rc;
 }
@@ -441,20 +363,16 @@ static void print_acceptance(const json_t *doc) {
 }
 
 static int accept(int argc, const char **argv, struct cli *ctx) {
-  const char *kept[ARGS_MAX], *attach[ORG_CLI_ATTACH_MAX], *args[1];
-  int nkept = 0, nattach = 0, nargs = 0, years = 0;
+  const char *attach[ORG_CLI_ATTACH_MAX], *args[1];
+  int nattach = 0, nargs = 0, years = 0;
   const char *platform = NULL, *ca = NULL, *ys = NULL, *form = NULL;
-  if (argc > ARGS_MAX)
-    return cli_usage_error(USAGE, "too many arguments");
-  int rc = org_cli_take_attach(argc, argv, kept, &nkept, attach, &nattach, USAGE);
-  if (rc != 0)
-    return rc;
   const struct cli_option opts[] = {{"--platform", &platform, NULL},
                                     {"--ca", &ca, NULL},
                                     {"--years", &ys, NULL},
                                     {"--form", &form, NULL},
                                     {NULL, NULL, NULL}};
-  if ((rc = cli_parse_options(ctx, nkept, kept, opts, args, 1, &nargs, USAGE)) != 0)
+  int rc = org_cli_parse(ctx, argc, argv, opts, args, 1, &nargs, attach, &nattach, USAGE);
+  if (rc != 0)
     return rc;
   if (nargs != 1)
     return cli_usage_error(USAGE, "accept needs the invitation id");
@@ -463,11 +381,10 @@ static int accept(int argc, const char **argv, struct cli *ctx) {
   int cert = platform || ca || ys || form || nattach;
   if (cert && (!platform || !ca || !ys))
     return cli_usage_error(USAGE, "a certificate needs --platform, --ca and --years together");
-  if (cert && years_of(ys, &years) != 0)
+  if (cert && org_cli_years(ys, &years) != 0)
     return cli_usage_error(USAGE, "--years is a whole number of years, 1 to 10");
   mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
   json_t *atts = json_array(), *body = json_object();
   char path[ORG_CLI_PATH_MAX];
   rc = CLI_FAIL;
@@ -477,7 +394,7 @@ static int accept(int argc, const char **argv, struct cli *ctx) {
   }
   if (cli_client_open(ctx, &c, &e) < 0 ||
       (cert && org_cli_attachments(c, "application_form", form, attach, nattach, atts, &e) < 0)) {
-    fail(&e);
+    org_cli_fail(&e);
     goto out;
   }
   if (cert && (put(body, "platform_id", platform) != 0 || put(body, "ca_id", ca) != 0 ||
@@ -487,15 +404,10 @@ static int accept(int argc, const char **argv, struct cli *ctx) {
     goto out;
   }
   snprintf(path, sizeof path, "/v1/invitations/%s/acceptance", args[0]);
-  if (mk_client_request(c, "POST", path, body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, print_acceptance);
+  rc = org_cli_send(ctx, c, "POST", path, body, NULL, print_acceptance);
 out:
   json_decref(atts);
   json_decref(body);
-  mk_client_response_clear(&r);
   mk_client_free(c);
   return rc;
 }

@@ -27,12 +27,7 @@ static const char *str(const json_t *o, const char *k) {
 }
 
 static int get(struct cli *ctx, const char *path, mk_client_response *r, mk_err *e) {
-  mk_client *c = NULL;
-  int rc = cli_client_open(ctx, &c, e);
-  if (rc == 0)
-    rc = mk_client_request(c, "GET", path, NULL, r, e);
-  mk_client_free(c);
-  return rc;
+  return cli_request(ctx, "GET", path, NULL, r, NULL, e);
 }
 
 static int help_list(struct cli *ctx) {

@@ -128,6 +128,28 @@ out:
   return rc;
 }
 
+int acct_send_code(const struct cli *ctx, mk_client *c, const char *phone, const char *purpose,
+                   const char *said, const char *again, char typed[ACCT_CODE_MAX], int *status,
+                   mk_err *e) {
+  json_t *sent = NULL;
+  int rc = acct_request_code(c, phone, purpose, &sent, e);
+  if (rc < 0)
+    return rc;
+  if (!acct_interactive()) {
+    if (ctx->json) {
+      *status = cli_print_json(sent);
+    } else {
+      printf("%s; run: %s\n", said, again);
+      *status = CLI_OK;
+    }
+    json_decref(sent);
+    return 1;
+  }
+  json_decref(sent);
+  fprintf(stderr, "%s\n", said);
+  return acct_ask_code(typed, e);
+}
+
 int acct_save_session(const struct cli *ctx, mk_client *c, const json_t *answer,
                       const char *phone, mk_err *e) {
   int rc = 0;
@@ -232,7 +254,7 @@ int cmd_login(int argc, const char **argv, struct cli *ctx) {
 
   mk_err e = {0};
   mk_client *c = NULL;
-  json_t *body = NULL, *sent = NULL;
+  json_t *body = NULL;
   char device[MK_ID_MAX], secret[ACCT_SECRET_MAX] = "", typed[ACCT_CODE_MAX] = "";
   rc = CLI_FAIL;
   if (cli_profile_device(ctx, device, &e) < 0 || cli_client_open(ctx, &c, &e) < 0) {
@@ -247,27 +269,17 @@ int cmd_login(int argc, const char **argv, struct cli *ctx) {
     body = json_pack("{s:s,s:s,s:s}", "phone", phone, "password", secret, "device_id", device);
   } else {
     if (code == NULL) {
-      if (acct_request_code(c, phone, "login", &sent, &e) < 0) {
-        cli_fail(&e);
-        goto out;
-      }
-      char masked[32];
+      char masked[32], said[128], again[128];
       acct_mask_phone(phone, masked);
-      if (!acct_interactive()) {
-        if (ctx->json) {
-          rc = cli_print_json(sent);
-        } else {
-          printf("an SMS code was sent to %s; run: mkey login --phone %s --code CODE\n", masked,
-                 phone);
-          rc = CLI_OK;
-        }
-        goto out;
-      }
-      fprintf(stderr, "an SMS code was sent to %s\n", masked);
-      if (acct_ask_code(typed, &e) < 0) {
+      snprintf(said, sizeof said, "an SMS code was sent to %s", masked);
+      snprintf(again, sizeof again, "mkey login --phone %s --code CODE", phone);
+      int got = acct_send_code(ctx, c, phone, "login", said, again, typed, &rc, &e);
+      if (got < 0) {
         cli_fail(&e);
         goto out;
       }
+      if (got > 0)
+        goto out;
       code = typed;
     }
     body = json_pack("{s:s,s:s,s:s}", "phone", phone, "code", code, "device_id", device);
@@ -282,7 +294,6 @@ out:
   OPENSSL_cleanse(secret, sizeof secret);
   OPENSSL_cleanse(typed, sizeof typed);
   json_decref(body);
-  json_decref(sent);
   mk_client_free(c);
   return rc;
 }

@@ -101,7 +101,7 @@ static int password_reset(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(cmd_password_usage, "--phone: %s", e.msg);
   mk_client *c = NULL;
   mk_client_response r = {0};
-  json_t *body = NULL, *sent = NULL, *profile = NULL;
+  json_t *body = NULL, *profile = NULL;
   char newpw[ACCT_SECRET_MAX] = "", typed[ACCT_CODE_MAX] = "", masked[32];
   rc = CLI_FAIL;
   acct_mask_phone(phone, masked);
@@ -110,26 +110,17 @@ static int password_reset(int argc, const char **argv, struct cli *ctx) {
     goto out;
   }
   if (code == NULL) {
-    if (acct_request_code(c, phone, "reset_password", &sent, &e) < 0) {
+    char said[128], again[128];
+    snprintf(said, sizeof said, "if %s has an account, an SMS code was sent to it", masked);
+    snprintf(again, sizeof again, "mkey password reset --phone %s --code CODE --new-password-file F",
+             phone);
+    int got = acct_send_code(ctx, c, phone, "reset_password", said, again, typed, &rc, &e);
+    if (got < 0) {
       cli_fail(&e);
       goto out;
     }
-    if (!acct_interactive()) {
-      if (ctx->json) {
-        rc = cli_print_json(sent);
-      } else {
-        printf("if %s has an account, an SMS code was sent to it; run: mkey password reset "
-               "--phone %s --code CODE --new-password-file F\n",
-               masked, phone);
-        rc = CLI_OK;
-      }
+    if (got > 0)
       goto out;
-    }
-    fprintf(stderr, "if %s has an account, an SMS code was sent to it\n", masked);
-    if (acct_ask_code(typed, &e) < 0) {
-      cli_fail(&e);
-      goto out;
-    }
     code = typed;
   }
   if (acct_read_secret(newfile, "New password: ", 1, newpw, &e) < 0) {
@@ -165,7 +156,6 @@ static int password_reset(int argc, const char **argv, struct cli *ctx) {
 out:
   acct_wipe(body, "new_password");
   json_decref(body);
-  json_decref(sent);
   cli_profile_free(profile);
   OPENSSL_cleanse(newpw, sizeof newpw);
   OPENSSL_cleanse(typed, sizeof typed);

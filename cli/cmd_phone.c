@@ -30,7 +30,7 @@ static int phone_change(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(cmd_phone_usage, "--phone: %s", e.msg);
   mk_client *c = NULL;
   mk_client_response r = {0};
-  json_t *body = NULL, *sent = NULL, *profile = NULL;
+  json_t *body = NULL, *profile = NULL;
   char typed[ACCT_CODE_MAX] = "", masked[32];
   rc = CLI_FAIL;
   acct_mask_phone(phone, masked);
@@ -39,27 +39,18 @@ static int phone_change(int argc, const char **argv, struct cli *ctx) {
     goto out;
   }
   if (code == NULL) {
-    if (acct_request_code(c, phone, "change_phone", &sent, &e) < 0) {
+    char said[128], again[128];
+    snprintf(said, sizeof said, "an SMS code was sent to %s", masked);
+    snprintf(again, sizeof again, "mkey phone change --phone %s --code CODE", phone);
+    int got = acct_send_code(ctx, c, phone, "change_phone", said, again, typed, &rc, &e);
+    if (got < 0) {
       if (e.code == MK_EAUTH)
         mk_err_wrap(&e, "log in first (mkey login)");
       cli_fail(&e);
       goto out;
     }
-    if (!acct_interactive()) {
-      if (ctx->json) {
-        rc = cli_print_json(sent);
-      } else {
-        printf("an SMS code was sent to %s; run: mkey phone change --phone %s --code CODE\n",
-               masked, phone);
-        rc = CLI_OK;
-      }
+    if (got > 0)
       goto out;
-    }
-    fprintf(stderr, "an SMS code was sent to %s\n", masked);
-    if (acct_ask_code(typed, &e) < 0) {
-      cli_fail(&e);
-      goto out;
-    }
     code = typed;
   }
   body = json_pack("{s:s,s:s}", "new_phone", phone, "code", code);
@@ -94,7 +85,6 @@ static int phone_change(int argc, const char **argv, struct cli *ctx) {
 out:
   OPENSSL_cleanse(typed, sizeof typed);
   json_decref(body);
-  json_decref(sent);
   cli_profile_free(profile);
   mk_client_response_clear(&r);
   mk_client_free(c);

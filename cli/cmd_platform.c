@@ -26,14 +26,7 @@ static const char *str(const json_t *o, const char *k) {
 
 static int api(struct cli *ctx, const char *method, const char *path, const json_t *body,
                mk_client_response *r, mk_err *e) {
-  mk_client *c = NULL;
-  int rc = cli_client_open(ctx, &c, e);
-  if (rc == 0)
-    rc = mk_client_request(c, method, path, body, r, e);
-  mk_client_free(c);
-  if (rc == MK_EAUTH)
-    mk_err_wrap(e, "log in first (mkey login --phone N)");
-  return rc;
+  return cli_request(ctx, method, path, body, r, "log in first (mkey login --phone N)", e);
 }
 
 /* An id the router accepts as one path segment. */

@@ -27,12 +27,6 @@ const char cmd_staff_usage[] =
 
 #define USAGE cmd_staff_usage
 
-static int fail(mk_err *e) {
-  if (e->code == MK_EAUTH)
-    mk_err_wrap(e, "log in first ('mkey login --phone N')");
-  return cli_fail(e);
-}
-
 static void print_members(const json_t *doc) {
   size_t i;
   json_t *it;
@@ -50,39 +44,16 @@ static void print_members(const json_t *doc) {
   }
 }
 
-/* Open a client and find the enterprise; path receives
- * "/v1/enterprises/<id><suffix>". */
-static int open_ent(struct cli *ctx, const char *given, int need_admin, const char *suffix,
-                    mk_client **c, char *path, size_t cap) {
-  mk_err e = {0};
-  char id[MK_ID_MAX];
-  if (cli_client_open(ctx, c, &e) < 0 || org_cli_enterprise(*c, given, need_admin, id, &e) < 0)
-    return fail(&e);
-  snprintf(path, cap, "/v1/enterprises/%s%s", id, suffix);
-  return 0;
-}
-
 static int list(int argc, const char **argv, struct cli *ctx) {
   const char *given = NULL;
   const struct cli_option opts[] = {{"--enterprise", &given, NULL}, {NULL, NULL, NULL}};
   int rc = cli_parse_options(ctx, argc, argv, opts, NULL, 0, NULL, USAGE);
   if (rc != 0)
     return rc;
-  mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
   char path[ORG_CLI_PATH_MAX];
-  if ((rc = open_ent(ctx, given, 0, "/members", &c, path, sizeof path)) != 0)
-    goto out;
-  rc = CLI_FAIL;
-  if (mk_client_request(c, "GET", path, NULL, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = ctx->json ? cli_print_json(json_object_get(r.json, "items"))
-                 : org_cli_output(ctx, r.json, print_members);
-out:
-  mk_client_response_clear(&r);
+  if ((rc = org_cli_open_enterprise(ctx, given, 0, "/members", &c, path, sizeof path)) == 0)
+    rc = org_cli_send(ctx, c, "GET", path, NULL, "items", print_members);
   mk_client_free(c);
   return rc;
 }
@@ -120,21 +91,11 @@ static int invite(int argc, const char **argv, struct cli *ctx) {
       return cli_error("out of memory");
     }
   }
-  mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
   char path[ORG_CLI_PATH_MAX];
-  if ((rc = open_ent(ctx, given, 1, "/invitations", &c, path, sizeof path)) != 0)
-    goto out;
-  rc = CLI_FAIL;
-  if (mk_client_request(c, "POST", path, body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, print_invitation);
-out:
+  if ((rc = org_cli_open_enterprise(ctx, given, 1, "/invitations", &c, path, sizeof path)) == 0)
+    rc = org_cli_send(ctx, c, "POST", path, body, NULL, print_invitation);
   json_decref(body);
-  mk_client_response_clear(&r);
   mk_client_free(c);
   return rc;
 }
@@ -150,46 +111,25 @@ static int remove_member(int argc, const char **argv, struct cli *ctx) {
     return cli_usage_error(USAGE, "remove needs the member id (mkey staff list)");
   if ((rc = org_cli_check_id(args[0], "mbr", "a member", USAGE)) != 0)
     return rc;
-  mk_err e = {0};
-  mk_client *c = NULL;
-  mk_client_response r = {0};
-  char suffix[64], path[ORG_CLI_PATH_MAX];
+  char suffix[64], said[96];
   snprintf(suffix, sizeof suffix, "/members/%s", args[0]);
-  if ((rc = open_ent(ctx, given, 1, suffix, &c, path, sizeof path)) != 0)
-    goto out;
-  rc = CLI_FAIL;
-  if (mk_client_request(c, "DELETE", path, NULL, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  if (ctx->json) {
-    json_t *doc = json_pack("{s:s,s:s}", "member_id", args[0], "state", "removed");
-    rc = doc ? cli_print_json(doc) : cli_error("out of memory");
-    json_decref(doc);
-  } else {
-    printf("removed member %s\n", args[0]);
-    rc = CLI_OK;
-  }
-out:
-  mk_client_response_clear(&r);
-  mk_client_free(c);
+  snprintf(said, sizeof said, "removed member %s", args[0]);
+  json_t *done = json_pack("{s:s,s:s}", "member_id", args[0], "state", "removed");
+  rc = org_cli_delete(ctx, given, suffix, done, said);
+  json_decref(done);
   return rc;
 }
 
 static int transfer_admin(int argc, const char **argv, struct cli *ctx) {
-  const char *kept[64], *attach[ORG_CLI_ATTACH_MAX], *args[1];
-  int nkept = 0, nattach = 0, nargs = 0;
+  const char *attach[ORG_CLI_ATTACH_MAX], *args[1];
+  int nattach = 0, nargs = 0;
   const char *given = NULL, *form = NULL, *ca = NULL;
-  if (argc > 64)
-    return cli_usage_error(USAGE, "too many arguments");
-  int rc = org_cli_take_attach(argc, argv, kept, &nkept, attach, &nattach, USAGE);
-  if (rc != 0)
-    return rc;
   const struct cli_option opts[] = {{"--form", &form, NULL},
                                     {"--ca", &ca, NULL},
                                     {"--enterprise", &given, NULL},
                                     {NULL, NULL, NULL}};
-  if ((rc = cli_parse_options(ctx, nkept, kept, opts, args, 1, &nargs, USAGE)) != 0)
+  int rc = org_cli_parse(ctx, argc, argv, opts, args, 1, &nargs, attach, &nattach, USAGE);
+  if (rc != 0)
     return rc;
   if (nargs != 1)
     return cli_usage_error(USAGE, "transfer-admin needs the member id (mkey staff list)");
@@ -197,19 +137,19 @@ static int transfer_admin(int argc, const char **argv, struct cli *ctx) {
     return rc;
   mk_err e = {0};
   mk_client *c = NULL;
-  mk_client_response r = {0};
   json_t *atts = json_array(), *body = json_pack("{s:s}", "member_id", args[0]);
   char path[ORG_CLI_PATH_MAX], form_id[MK_ID_MAX];
   if (atts == NULL || body == NULL) {
     rc = cli_error("out of memory");
     goto out;
   }
-  if ((rc = open_ent(ctx, given, 1, "/admin-transfers", &c, path, sizeof path)) != 0)
+  if ((rc = org_cli_open_enterprise(ctx, given, 1, "/admin-transfers", &c, path, sizeof path)) !=
+      0)
     goto out;
   rc = CLI_FAIL;
   if ((form != NULL && org_cli_upload(c, form, form_id, &e) < 0) ||
       org_cli_attachments(c, NULL, NULL, attach, nattach, atts, &e) < 0) {
-    fail(&e);
+    org_cli_fail(&e);
     goto out;
   }
   if ((form != NULL && json_object_set_new(body, "form", json_string(form_id)) != 0) ||
@@ -218,15 +158,10 @@ static int transfer_admin(int argc, const char **argv, struct cli *ctx) {
     cli_error("out of memory");
     goto out;
   }
-  if (mk_client_request(c, "POST", path, body, &r, &e) < 0) {
-    fail(&e);
-    goto out;
-  }
-  rc = org_cli_output(ctx, r.json, org_cli_print_app);
+  rc = org_cli_send(ctx, c, "POST", path, body, NULL, org_cli_print_app);
 out:
   json_decref(atts);
   json_decref(body);
-  mk_client_response_clear(&r);
   mk_client_free(c);
   return rc;
 }

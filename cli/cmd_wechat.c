@@ -78,7 +78,7 @@ static int wechat_login(int argc, const char **argv, struct cli *ctx) {
 
   mk_client *c = NULL;
   mk_client_response r = {0}, b = {0};
-  json_t *body = NULL, *sent = NULL;
+  json_t *body = NULL;
   char device[MK_ID_MAX], authcode[160] = "", typed[ACCT_CODE_MAX] = "", masked[32];
   rc = CLI_FAIL;
   if (cli_profile_device(ctx, device, &e) < 0 || cli_client_open(ctx, &c, &e) < 0) {
@@ -125,25 +125,17 @@ static int wechat_login(int argc, const char **argv, struct cli *ctx) {
   }
   acct_mask_phone(phone, masked);
   if (code == NULL) {
-    if (acct_request_code(c, phone, "login", &sent, &e) < 0) {
+    char said[128], again[256];
+    snprintf(said, sizeof said, "an SMS code was sent to %s", masked);
+    snprintf(again, sizeof again, "mkey wechat login%s%s --phone %s --code CODE",
+             auth ? "" : " --user ", auth ? "" : user, phone);
+    int got = acct_send_code(ctx, c, phone, "login", said, again, typed, &rc, &e);
+    if (got < 0) {
       cli_fail(&e);
       goto out;
     }
-    if (!acct_interactive()) {
-      if (ctx->json) {
-        rc = cli_print_json(sent);
-      } else {
-        printf("an SMS code was sent to %s; run: mkey wechat login%s%s --phone %s --code CODE\n",
-               masked, auth ? "" : " --user ", auth ? "" : user, phone);
-        rc = CLI_OK;
-      }
+    if (got > 0)
       goto out;
-    }
-    fprintf(stderr, "an SMS code was sent to %s\n", masked);
-    if (acct_ask_code(typed, &e) < 0) {
-      cli_fail(&e);
-      goto out;
-    }
     code = typed;
   }
   json_decref(body);
@@ -170,7 +162,6 @@ out:
   OPENSSL_cleanse(authcode, sizeof authcode);
   OPENSSL_cleanse(typed, sizeof typed);
   json_decref(body);
-  json_decref(sent);
   acct_wipe(r.json, "token");
   acct_wipe(b.json, "token");
   mk_client_response_clear(&r);

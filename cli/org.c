@@ -38,6 +38,19 @@ int org_cli_take_attach(int argc, const char **argv, const char **kept, int *nke
   return 0;
 }
 
+int org_cli_parse(struct cli *ctx, int argc, const char **argv, const struct cli_option *opts,
+                  const char **args, int max_args, int *nargs, const char **attach, int *nattach,
+                  const char *usage) {
+  const char *kept[ORG_CLI_ARGS_MAX];
+  int nkept = 0;
+  if (argc > ORG_CLI_ARGS_MAX)
+    return cli_usage_error(usage, "too many arguments");
+  int rc = org_cli_take_attach(argc, argv, kept, &nkept, attach, nattach, usage);
+  if (rc != 0)
+    return rc;
+  return cli_parse_options(ctx, nkept, kept, opts, args, max_args, nargs, usage);
+}
+
 /* The media type the server will find in the bytes (svc/attachment.c sniffs
  * the same way), or NULL. */
 static const char *sniff(const unsigned char *d, size_t n) {
@@ -222,20 +235,89 @@ void org_cli_print_app(const json_t *app) {
     printf("    approved by the CA; pay and download the certificate next\n");
 }
 
+int org_cli_fail(mk_err *e) {
+  if (e->code == MK_EAUTH)
+    mk_err_wrap(e, "log in first ('mkey login --phone N')");
+  return cli_fail(e);
+}
+
+int org_cli_years(const char *s, int *out) {
+  char *end = NULL;
+  long v = s ? strtol(s, &end, 10) : 0;
+  if (s == NULL || end == s || *end != '\0' || v < 1 || v > 10)
+    return -1;
+  *out = (int)v;
+  return 0;
+}
+
+int org_cli_open_enterprise(struct cli *ctx, const char *given, int need_admin,
+                            const char *suffix, mk_client **c, char *path, size_t cap) {
+  mk_err e = {0};
+  char id[MK_ID_MAX];
+  if (cli_client_open(ctx, c, &e) < 0 || org_cli_enterprise(*c, given, need_admin, id, &e) < 0)
+    return org_cli_fail(&e);
+  snprintf(path, cap, "/v1/enterprises/%s%s", id, suffix);
+  return 0;
+}
+
+int org_cli_send(const struct cli *ctx, mk_client *c, const char *method, const char *path,
+                 const json_t *body, const char *key, void (*text)(const json_t *)) {
+  mk_err e = {0};
+  mk_client_response r = {0};
+  int rc;
+  if (mk_client_request(c, method, path, body, &r, &e) < 0)
+    rc = org_cli_fail(&e);
+  else if (ctx->json)
+    rc = cli_print_json(key != NULL ? json_object_get(r.json, key) : r.json);
+  else
+    rc = org_cli_output(ctx, r.json, text);
+  mk_client_response_clear(&r);
+  return rc;
+}
+
+int org_cli_delete(struct cli *ctx, const char *given, const char *suffix, const json_t *done,
+                   const char *said) {
+  mk_err e = {0};
+  mk_client *c = NULL;
+  mk_client_response r = {0};
+  char path[ORG_CLI_PATH_MAX];
+  int rc = org_cli_open_enterprise(ctx, given, 1, suffix, &c, path, sizeof path);
+  if (rc != 0)
+    goto out;
+  if (mk_client_request(c, "DELETE", path, NULL, &r, &e) < 0) {
+    rc = org_cli_fail(&e);
+  } else if (ctx->json) {
+    rc = done ? cli_print_json(done) : cli_error("out of memory");
+  } else {
+    printf("%s\n", said);
+    rc = CLI_OK;
+  }
+out:
+  mk_client_response_clear(&r);
+  mk_client_free(c);
+  return rc;
+}
+
+int org_cli_submit(const struct cli *ctx, mk_client *c, const char *path, json_t *body,
+                   const char *form, const char *const *attach, int nattach) {
+  mk_err e = {0};
+  json_t *atts = json_array();
+  if (atts == NULL)
+    return cli_error("out of memory");
+  if (org_cli_attachments(c, "application_form", form, attach, nattach, atts, &e) < 0) {
+    json_decref(atts);
+    return org_cli_fail(&e);
+  }
+  if (json_object_set_new(body, "attachments", atts) != 0)
+    return cli_error("out of memory");
+  return org_cli_send(ctx, c, "POST", path, body, NULL, org_cli_print_app);
+}
+
 int org_cli_call(struct cli *ctx, const char *method, const char *path, const json_t *body,
                  mk_client_response *out) {
   mk_err e = {0};
-  mk_client *c = NULL;
-  int rc = cli_client_open(ctx, &c, &e);
-  if (rc == 0)
-    rc = mk_client_request(c, method, path, body, out, &e);
-  mk_client_free(c);
-  if (rc < 0) {
-    if (rc == MK_EAUTH)
-      mk_err_wrap(&e, "log in first ('mkey login --phone N')");
-    cli_fail(&e);
-    return CLI_FAIL;
-  }
+  if (cli_request(ctx, method, path, body, out, NULL, &e) < 0)
+    return org_cli_fail(&e);
   return 0;
 }
 

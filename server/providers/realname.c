@@ -164,8 +164,8 @@ out:
 }
 
 /* {"result": "match" | "mismatch" [| "pending"], "reason": "..."}. */
-static int read_result(const json_t *ans, int allow_pending, int *verdict,
-                       char reason[MK_REALNAME_REASON_MAX], mk_err *e) {
+int mk_realname_gateway_result(const json_t *ans, int allow_pending, int *verdict,
+                               char reason[MK_REALNAME_REASON_MAX], mk_err *e) {
   const char *r = json_string_value(json_object_get(ans, "result"));
   const char *why = json_string_value(json_object_get(ans, "reason"));
   reason[0] = '\0';
@@ -175,7 +175,9 @@ static int read_result(const json_t *ans, int allow_pending, int *verdict,
   }
   if (r != NULL && strcmp(r, "mismatch") == 0) {
     *verdict = MK_REALNAME_MISMATCH;
-    set_reason(reason, why != NULL && mk_utf8_valid_text(why, strlen(why), 0)
+    /* An empty or blank reason would show the user a refusal without one. */
+    set_reason(reason, why != NULL && why[strspn(why, " ")] != '\0' &&
+                               mk_utf8_valid_text(why, strlen(why), 0)
                            ? why
                            : "身份信息核验不通过");
     return 0;
@@ -193,6 +195,34 @@ static int ref_ok(const char *s) {
   if (n == 0 || n >= MK_REALNAME_REF_MAX)
     return 0;
   return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~") == n;
+}
+
+/* {"result": "mismatch", "reason"} or {"certify_id", "url"}. */
+int mk_realname_gateway_face_start(const json_t *ans, int *verdict,
+                                   char reason[MK_REALNAME_REASON_MAX],
+                                   char ref[MK_REALNAME_REF_MAX], char url[MK_REALNAME_URL_MAX],
+                                   mk_err *e) {
+  int rc = 0;
+  reason[0] = ref[0] = url[0] = '\0';
+  *verdict = MK_REALNAME_PENDING;
+  if (json_object_get(ans, "result") != NULL) {
+    MK_TRY(mk_realname_gateway_result(ans, 1, verdict, reason, e));
+    MK_ENSURE(*verdict == MK_REALNAME_MISMATCH, MK_EPROTO, e,
+              "identity gateway: a certification without an id");
+    goto out;
+  }
+  const char *id = json_string_value(json_object_get(ans, "certify_id"));
+  const char *u = json_string_value(json_object_get(ans, "url"));
+  MK_ENSURE(ref_ok(id), MK_EPROTO, e, "identity gateway: bad certify_id");
+  MK_ENSURE(u != NULL && strlen(u) < MK_REALNAME_URL_MAX &&
+                (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0 ||
+                 strncmp(u, "alipays://", 10) == 0) &&
+                mk_utf8_valid_text(u, strlen(u), 0) && strchr(u, ' ') == NULL,
+            MK_EPROTO, e, "identity gateway: bad face url");
+  snprintf(ref, MK_REALNAME_REF_MAX, "%s", id);
+  snprintf(url, MK_REALNAME_URL_MAX, "%s", u);
+out:
+  return rc;
 }
 
 /* ---- the interface ---------------------------------------------------- */
@@ -217,7 +247,7 @@ int mk_realname_check(mk_realname *p, int method, const mk_realname_subject *s, 
   MK_TRY(gateway(p, "POST",
                  method == MK_REALNAME_CFCA ? "/v1/cfca-verifications" : "/v1/bankcard-verifications",
                  body, &r, e));
-  MK_TRY(read_result(r.json, 0, verdict, reason, e));
+  MK_TRY(mk_realname_gateway_result(r.json, 0, verdict, reason, e));
 out:
   json_decref(body);
   mk_client_response_clear(&r);
@@ -247,22 +277,7 @@ int mk_realname_face_start(mk_realname *p, const mk_realname_subject *s, const c
                    session_id);
   MK_ENSURE_ALLOC(body, e);
   MK_TRY(gateway(p, "POST", "/v1/face-certifications", body, &r, e));
-  if (json_object_get(r.json, "result") != NULL) {
-    MK_TRY(read_result(r.json, 1, verdict, reason, e));
-    MK_ENSURE(*verdict == MK_REALNAME_MISMATCH, MK_EPROTO, e,
-              "identity gateway: a certification without an id");
-    goto out;
-  }
-  const char *id = json_string_value(json_object_get(r.json, "certify_id"));
-  const char *u = json_string_value(json_object_get(r.json, "url"));
-  MK_ENSURE(ref_ok(id), MK_EPROTO, e, "identity gateway: bad certify_id");
-  MK_ENSURE(u != NULL && strlen(u) < MK_REALNAME_URL_MAX &&
-                (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0 ||
-                 strncmp(u, "alipays://", 10) == 0) &&
-                mk_utf8_valid_text(u, strlen(u), 0) && strchr(u, ' ') == NULL,
-            MK_EPROTO, e, "identity gateway: bad face url");
-  snprintf(ref, MK_REALNAME_REF_MAX, "%s", id);
-  snprintf(url, MK_REALNAME_URL_MAX, "%s", u);
+  MK_TRY(mk_realname_gateway_face_start(r.json, verdict, reason, ref, url, e));
 out:
   json_decref(body);
   mk_client_response_clear(&r);
@@ -286,7 +301,7 @@ int mk_realname_face_result(mk_realname *p, const char *ref, const char *sandbox
   MK_ENSURE(ref_ok(ref), MK_EINTERNAL, e, "bad certification id");
   snprintf(path, sizeof path, "/v1/face-certifications/%s", ref);
   MK_TRY(gateway(p, "GET", path, NULL, &r, e));
-  MK_TRY(read_result(r.json, 1, verdict, reason, e));
+  MK_TRY(mk_realname_gateway_result(r.json, 1, verdict, reason, e));
 out:
   mk_client_response_clear(&r);
   return rc;

@@ -15,6 +15,8 @@
 #ifndef MK_PROVIDERS_REALNAME_H
 #define MK_PROVIDERS_REALNAME_H
 
+#include <jansson.h>
+
 #include "config.h"
 #include "mkey/mkey.h"
 
@@ -78,6 +80,20 @@ int mk_realname_face_start(mk_realname *p, const mk_realname_subject *s, const c
 int mk_realname_face_result(mk_realname *p, const char *ref, const char *sandbox_outcome,
                             int *verdict, char reason[MK_REALNAME_REASON_MAX],
                             mk_err *e) MK_MUST_CHECK;
+
+/* How the http provider reads the gateway's answer object ans (contract in
+ * docs/identity.md), whatever it holds. A check or a face result
+ * {"result": "match" | "mismatch" (| "pending" when allow_pending),
+ * "reason"}: *verdict, with reason for a mismatch (the gateway's when it is
+ * valid text, else a generic one). A face start: that with "mismatch" only,
+ * or {"certify_id", "url"} for PENDING with ref and url. MK_EPROTO for
+ * anything else. */
+int mk_realname_gateway_result(const json_t *ans, int allow_pending, int *verdict,
+                               char reason[MK_REALNAME_REASON_MAX], mk_err *e) MK_MUST_CHECK;
+int mk_realname_gateway_face_start(const json_t *ans, int *verdict,
+                                   char reason[MK_REALNAME_REASON_MAX],
+                                   char ref[MK_REALNAME_REF_MAX], char url[MK_REALNAME_URL_MAX],
+                                   mk_err *e) MK_MUST_CHECK;
 
 /* Sandbox rules, exposed for tests and docs: the name and the reserved
  * phone the sandbox refuses; ID numbers whose sequence code (digits 15-17)

@@ -139,6 +139,24 @@ out:
 }
 
 /* WeChat answers JSON; the fields this needs are openid or errcode. */
+int mk_wechat_token_answer(long status, const json_t *answer, char openid[MK_WECHAT_OPENID_MAX],
+                           mk_err *e) {
+  int rc = 0;
+  MK_ENSURE(status == 200 && json_is_object(answer), MK_ENET, e,
+            "the WeChat token endpoint failed (HTTP %ld)", status);
+  json_int_t errcode = json_integer_value(json_object_get(answer, "errcode"));
+  MK_ENSURE(errcode != 40029 && errcode != 40163, MK_EAUTH, e,
+            "the WeChat authorization code is not valid (unknown, used or expired)");
+  MK_ENSURE(errcode == 0, MK_ENET, e, "WeChat refused the exchange (errcode %lld)",
+            (long long)errcode);
+  const char *oid = json_string_value(json_object_get(answer, "openid"));
+  MK_ENSURE(chars_ok(oid, 1, MK_WECHAT_OPENID_MAX - 1, "-_"), MK_EPROTO, e,
+            "WeChat's answer has no valid openid");
+  snprintf(openid, MK_WECHAT_OPENID_MAX, "%s", oid);
+out:
+  return rc;
+}
+
 static int http_exchange(const mk_config *cfg, mk_db *db, const char *code, int64_t now,
                          char openid[MK_WECHAT_OPENID_MAX], mk_err *e) {
   int rc = 0;
@@ -169,17 +187,7 @@ static int http_exchange(const mk_config *cfg, mk_db *db, const char *code, int6
   MK_TRY(query_append(&url, code, e));
   MK_TRY(mk_buf_append(&url, "&grant_type=authorization_code", 31, e)); /* with the NUL */
   MK_TRY(mk_provider_http("GET", (const char *)url.data, NULL, &status, &answer, e));
-  MK_ENSURE(status == 200 && json_is_object(answer), MK_ENET, e,
-            "the WeChat token endpoint failed (HTTP %ld)", status);
-  json_int_t errcode = json_integer_value(json_object_get(answer, "errcode"));
-  MK_ENSURE(errcode != 40029 && errcode != 40163, MK_EAUTH, e,
-            "the WeChat authorization code is not valid (unknown, used or expired)");
-  MK_ENSURE(errcode == 0, MK_ENET, e, "WeChat refused the exchange (errcode %lld)",
-            (long long)errcode);
-  const char *oid = json_string_value(json_object_get(answer, "openid"));
-  MK_ENSURE(chars_ok(oid, 1, MK_WECHAT_OPENID_MAX - 1, "-_"), MK_EPROTO, e,
-            "WeChat's answer has no valid openid");
-  snprintf(openid, MK_WECHAT_OPENID_MAX, "%s", oid);
+  MK_TRY(mk_wechat_token_answer(status, answer, openid, e));
 out:
   OPENSSL_cleanse(sec, sizeof sec);
   mk_buf_free_secret(&secret);

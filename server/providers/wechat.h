@@ -18,6 +18,7 @@
 #ifndef MK_PROVIDERS_WECHAT_H
 #define MK_PROVIDERS_WECHAT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -43,6 +44,13 @@ typedef struct mk_wechat_provider {
 /* The provider cfg selects (wechat_provider; "" is sandbox under
  * --sandbox). MK_ENET when none is configured. */
 int mk_wechat_provider_get(const mk_config *cfg, const mk_wechat_provider **out,
+                           mk_err *e) MK_MUST_CHECK;
+
+/* How the http provider reads the token endpoint's answer: status 200 and
+ * a JSON object (answer, may be NULL when the body was not JSON) with a
+ * valid openid and no errcode; errcode 40029 or 40163 is MK_EAUTH, any
+ * other failure MK_ENET, a missing or malformed openid MK_EPROTO. */
+int mk_wechat_token_answer(long status, const json_t *answer, char openid[MK_WECHAT_OPENID_MAX],
                            mk_err *e) MK_MUST_CHECK;
 
 /* 1 when s is an authorization code we accept (1..128 of A-Z a-z 0-9 - _). */

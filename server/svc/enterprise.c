@@ -114,9 +114,7 @@ int mk_svc_enterprise_claim(mk_svc_ctx *ctx, const json_t *body, json_t **out, c
                   .ca_id = ca_id,
                   .years = years,
                   .data = data};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, id, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, id, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, id, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {
@@ -518,9 +516,7 @@ int mk_svc_enterprise_join(mk_svc_ctx *ctx, const char *id, const json_t *body, 
                   .years = years,
                   .data = data,
                   .needs_admin = 1};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, app, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, app, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, app, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {
@@ -617,6 +613,21 @@ out:
   return rc;
 }
 
+int org_review_ca(mk_db *db, const char *enterprise_id, const char *asked,
+                  char ca[MK_CALLER_CA_ID_MAX], char *field, mk_err *e) {
+  int rc = 0;
+  MK_TRY(org_claim_ca(db, enterprise_id, ca, e));
+  MK_ENSURE(ca[0] != '\0', MK_ECONFLICT, e, "no CA has certified this enterprise's claim");
+  if (asked != NULL && strcmp(asked, ca) != 0) {
+    if (field)
+      snprintf(field, MK_JSON_FIELD_MAX, "ca_id");
+    MK_FAIL(MK_EINVAL, e, "%s certified this enterprise and reviews its changes, not %s", ca,
+            asked);
+  }
+out:
+  return rc;
+}
+
 int org_claim_ca(mk_db *db, const char *enterprise_id, char ca[MK_CALLER_CA_ID_MAX], mk_err *e) {
   int rc = 0, found = 0;
   mk_stmt *st = NULL;
@@ -690,15 +701,7 @@ int mk_svc_enterprise_change(mk_svc_ctx *ctx, const char *id, const json_t *body
   MK_TRY(live = org_pending_app(db, "enterprise_change", NULL, id, NULL, NULL, app, e));
   MK_ENSURE(!live, MK_ECONFLICT, e, "a change of this enterprise is under review already (%s)",
             app);
-  if (ca_body != NULL)
-    snprintf(ca, sizeof ca, "%s", ca_body);
-  else
-    MK_TRY(org_claim_ca(db, id, ca, e));
-  if (ca[0] == '\0') {
-    if (field)
-      snprintf(field, MK_JSON_FIELD_MAX, "ca_id");
-    MK_FAIL(MK_EINVAL, e, "ca_id is required: name the CA that reviews the change");
-  }
+  MK_TRY(org_review_ca(db, id, ca_body, ca, field, e));
   /* The new information waits in its own row (full legal ID number), the
    * application's data shows it masked. Written before the application:
    * a CA with automatic review approves inside mk_svc_app_create. */

@@ -167,15 +167,7 @@ int mk_svc_member_transfer_admin(mk_svc_ctx *ctx, const char *enterprise_id, con
   MK_TRY(live = org_pending_app(db, "admin_transfer", NULL, enterprise_id, NULL, NULL, app, e));
   MK_ENSURE(!live, MK_ECONFLICT, e, "a transfer of the admin role is under review already (%s)",
             app);
-  if (ca_body != NULL)
-    snprintf(ca, sizeof ca, "%s", ca_body);
-  else
-    MK_TRY(org_claim_ca(db, enterprise_id, ca, e));
-  if (ca[0] == '\0') {
-    if (field)
-      snprintf(field, MK_JSON_FIELD_MAX, "ca_id");
-    MK_FAIL(MK_EINVAL, e, "ca_id is required: name the CA that reviews the transfer");
-  }
+  MK_TRY(org_review_ca(db, enterprise_id, ca_body, ca, field, e));
   MK_TRY(mk_svc_identity_of(db, account, name, NULL, e));
   data = json_pack("{s:s,s:s,s:s,s:s,s:s}", "member_id", member_id, "to_account_id", account,
                    "to_name", name, "enterprise_name", ent.name, "method", "form");
@@ -185,9 +177,7 @@ int mk_svc_member_transfer_admin(mk_svc_ctx *ctx, const char *enterprise_id, con
                   .enterprise_id = enterprise_id,
                   .ca_id = ca,
                   .data = data};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, app, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, app, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, app, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {
@@ -521,10 +511,8 @@ int mk_svc_invitation_accept(mk_svc_ctx *ctx, const char *id, const json_t *body
                     .ca_id = ca_id,
                     .years = (int)years,
                     .data = data};
-    org_atts_apply(&atts, &n);
-    MK_TRY(mk_svc_app_create(ctx, db, &n, app, field, e));
     json_t *a = NULL;
-    MK_TRY(mk_svc_app_get_db(ctx, db, app, &a, e));
+    MK_TRY(org_app_submit(ctx, db, &n, &atts, app, &a, field, e));
     MK_TRY(org_set(result, "application", a, e));
   } else {
     MK_ENSURE(atts.n == 0, MK_EINVAL, e, "attachments come with a certificate application");

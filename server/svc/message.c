@@ -74,8 +74,7 @@ static json_t *message_json(mk_stmt *st) {
                    mk_stmt_text(st, 7), "created_at", mk_stmt_text(st, 8));
 }
 
-/* A whole number 0..2^62 from text of at most 18 digits, else -1. */
-static int64_t seq_parse(const char *s) {
+int64_t mk_svc_message_seq_parse(const char *s) {
   int64_t v = 0;
   size_t n = s ? strlen(s) : 0;
   if (n == 0 || n > 18)
@@ -122,9 +121,9 @@ int mk_svc_message_list(mk_svc_ctx *ctx, int unread_only, const char *after, con
   MK_TRY(mk_svc_need_account(ctx, e));
   MK_ENSURE(limit >= 1 && limit <= MK_SVC_LIST_MAX, MK_EINVAL, e, "limit is 1..%d",
             MK_SVC_LIST_MAX);
-  if (after != NULL && (a = seq_parse(after)) < 0)
+  if (after != NULL && (a = mk_svc_message_seq_parse(after)) < 0)
     MK_TRY(field_fail(field, "after", e, MK_EINVAL, "after is a message seq (a whole number)"));
-  if (cursor != NULL && (before = seq_parse(cursor)) < 1)
+  if (cursor != NULL && (before = mk_svc_message_seq_parse(cursor)) < 1)
     MK_TRY(field_fail(field, "cursor", e, MK_EINVAL, "cursor is not one this server gave"));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_prepare(db,

@@ -175,6 +175,16 @@ void org_atts_apply(const org_atts *a, mk_app_new *n) {
   n->nattachments = a->n;
 }
 
+int org_app_submit(mk_svc_ctx *ctx, mk_db *db, mk_app_new *n, const org_atts *a,
+                   char id[MK_ID_MAX], json_t **out, char *field, mk_err *e) {
+  int rc = 0;
+  org_atts_apply(a, n);
+  MK_TRY(mk_svc_app_create(ctx, db, n, id, field, e));
+  MK_TRY(mk_svc_app_get_db(ctx, db, id, out, e));
+out:
+  return rc;
+}
+
 /* ---- the caller ----------------------------------------------------------- */
 
 int org_need_verified(mk_svc_ctx *ctx, mk_db *db, char name[ORG_PERSON_MAX],
@@ -270,58 +280,44 @@ out:
   return rc;
 }
 
-int org_get_id_number(mk_svc_ctx *ctx, const json_t *body, const char *key, char out[ORG_CODE_MAX],
-                      char *field, mk_err *e) {
+/* body[key], 1 to 64 bytes, through norm into out; what names it in the
+ * message when it does not fit. */
+static int get_norm(const json_t *body, const char *key, int (*norm)(const char *, char *),
+                    const char *what, char out[ORG_CODE_MAX], char *field, mk_err *e) {
   int rc = 0;
   const char *v = NULL;
   MK_TRY(mk_json_get_str(body, key, 1, 64, &v, field, e));
-  if (org_norm_code(v, out) != 0) {
+  if (norm(v, out) != 0) {
     set_field(field, key);
-    MK_FAIL(MK_EINVAL, e, "%s is too long for an ID number", key);
-  }
-  rc = mk_valid_id_number_at(out, ctx->now(), e);
-  if (rc < 0) {
-    set_field(field, key);
-    goto out;
+    MK_FAIL(MK_EINVAL, e, "%s is too long for %s", key, what);
   }
 out:
   return rc;
+}
+
+/* rc from the check of key's value; the field names key when it failed. */
+static int checked(int rc, const char *key, char *field) {
+  if (rc < 0)
+    set_field(field, key);
+  return rc;
+}
+
+int org_get_id_number(mk_svc_ctx *ctx, const json_t *body, const char *key, char out[ORG_CODE_MAX],
+                      char *field, mk_err *e) {
+  int rc = get_norm(body, key, org_norm_code, "an ID number", out, field, e);
+  return rc < 0 ? rc : checked(mk_valid_id_number_at(out, ctx->now(), e), key, field);
 }
 
 int org_get_uscc(const json_t *body, const char *key, char out[ORG_CODE_MAX], char *field,
                  mk_err *e) {
-  int rc = 0;
-  const char *v = NULL;
-  MK_TRY(mk_json_get_str(body, key, 1, 64, &v, field, e));
-  if (org_norm_code(v, out) != 0) {
-    set_field(field, key);
-    MK_FAIL(MK_EINVAL, e, "%s is too long for a unified social credit code", key);
-  }
-  rc = mk_valid_uscc(out, e);
-  if (rc < 0) {
-    set_field(field, key);
-    goto out;
-  }
-out:
-  return rc;
+  int rc = get_norm(body, key, org_norm_code, "a unified social credit code", out, field, e);
+  return rc < 0 ? rc : checked(mk_valid_uscc(out, e), key, field);
 }
 
 int org_get_phone(const json_t *body, const char *key, char out[ORG_CODE_MAX], char *field,
                   mk_err *e) {
-  int rc = 0;
-  const char *v = NULL;
-  MK_TRY(mk_json_get_str(body, key, 1, 64, &v, field, e));
-  if (org_norm_phone(v, out) != 0) {
-    set_field(field, key);
-    MK_FAIL(MK_EINVAL, e, "%s is too long for a mobile number", key);
-  }
-  rc = mk_valid_mobile(out, e);
-  if (rc < 0) {
-    set_field(field, key);
-    goto out;
-  }
-out:
-  return rc;
+  int rc = get_norm(body, key, org_norm_phone, "a mobile number", out, field, e);
+  return rc < 0 ? rc : checked(mk_valid_mobile(out, e), key, field);
 }
 
 int org_get_cert_choice(const json_t *body, int need_platform, int need_years,

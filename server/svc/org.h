@@ -65,6 +65,11 @@ int org_atts_add(org_atts *a, const char *id, const char *role, const char *key,
                  mk_err *e) MK_MUST_CHECK;
 /* Point n's attachment arrays at a. */
 void org_atts_apply(const org_atts *a, mk_app_new *n);
+/* Create application n with the attachments a in db's open transaction
+ * (mk_svc_app_create; id receives its id) and read it back into *out, the
+ * caller's to free. */
+int org_app_submit(mk_svc_ctx *ctx, mk_db *db, mk_app_new *n, const org_atts *a,
+                   char id[MK_ID_MAX], json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
 
 /* ---- the caller ---- */
 
@@ -143,6 +148,12 @@ int org_membership_of(mk_db *db, const char *enterprise_id, const char *account_
 /* The CA an enterprise was claimed through (svc/enterprise.c): it reviews
  * the enterprise's later requests unless the admin names another. "" when
  * none. */
+/* The CA that reviews changes and admin transfers of enterprise_id: the one
+ * that approved its claim. asked (the body's ca_id, may be NULL) must be
+ * that CA (MK_EINVAL naming ca_id): an applicant does not pick a more
+ * lenient reviewer. MK_ECONFLICT when no claim was approved. */
+int org_review_ca(mk_db *db, const char *enterprise_id, const char *asked,
+                  char ca[MK_CALLER_CA_ID_MAX], char *field, mk_err *e) MK_MUST_CHECK;
 int org_claim_ca(mk_db *db, const char *enterprise_id, char ca[MK_CALLER_CA_ID_MAX],
                  mk_err *e) MK_MUST_CHECK;
 

@@ -44,9 +44,7 @@ int mk_svc_personal_apply(mk_svc_ctx *ctx, const json_t *body, json_t **out, cha
                   .ca_id = ca_id,
                   .years = years,
                   .data = data};
-  org_atts_apply(&atts, &n);
-  MK_TRY(mk_svc_app_create(ctx, db, &n, id, field, e));
-  MK_TRY(mk_svc_app_get_db(ctx, db, id, out, e));
+  MK_TRY(org_app_submit(ctx, db, &n, &atts, id, out, field, e));
   MK_TRY(mk_db_commit(db, e));
 out:
   if (rc < 0) {

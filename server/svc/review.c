@@ -40,13 +40,7 @@ static int fail_field(char *field, const char *name, mk_err *e, int code, const 
 
 /* ---- cursors ------------------------------------------------------------- */
 
-/* A list position: "<unix seconds>-<application id>". */
-typedef struct pos {
-  char at[MK_TIME_TEXT_MAX]; /* "" at the start */
-  char id[MK_ID_MAX];
-} pos;
-
-static int cursor_parse(const char *c, pos *p, char *field, mk_err *e) {
+int mk_svc_app_cursor_parse(const char *c, mk_svc_app_pos *p, char *field, mk_err *e) {
   int64_t t = 0;
   const char *dash = c ? strchr(c, '-') : NULL;
   p->at[0] = p->id[0] = '\0';
@@ -64,7 +58,7 @@ static int cursor_parse(const char *c, pos *p, char *field, mk_err *e) {
   return 0;
 }
 
-static int cursor_make(const char *at, const char *id, char *out, size_t cap, mk_err *e) {
+int mk_svc_app_cursor_make(const char *at, const char *id, char *out, size_t cap, mk_err *e) {
   int64_t t = 0;
   int rc = mk_time_parse(at, &t, e);
   if (rc < 0)
@@ -98,7 +92,7 @@ int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const 
   mk_db *db = NULL;
   mk_stmt *st = NULL;
   json_t *items = NULL;
-  pos p;
+  mk_svc_app_pos p;
   char next[CURSOR_MAX] = "", last_at[MK_TIME_TEXT_MAX] = "", last_id[MK_ID_MAX] = "";
   *out = NULL;
   MK_TRY(mk_svc_need_account(ctx, e));
@@ -110,7 +104,7 @@ int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const 
     MK_TRY(fail_field(field, "state", e, MK_EINVAL, "state is not one an application has"));
   if (limit < 1 || limit > MK_SVC_LIST_MAX)
     MK_TRY(fail_field(field, "limit", e, MK_EINVAL, "limit is 1..100"));
-  MK_TRY(cursor_parse(cursor, &p, field, e));
+  MK_TRY(mk_svc_app_cursor_parse(cursor, &p, field, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   const char *sql_applicant =
       "SELECT p.id, p.kind, p.state, p.account_id, p.enterprise_id, p.platform_id, p.ca_id, "
@@ -174,7 +168,7 @@ int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const 
   }
   MK_TRY(row);
   if (more)
-    MK_TRY(cursor_make(last_at, last_id, next, sizeof next, e));
+    MK_TRY(mk_svc_app_cursor_make(last_at, last_id, next, sizeof next, e));
   *out = json_pack("{s:O,s:s?}", "items", items, "next_cursor", more ? next : NULL);
   MK_ENSURE_ALLOC(*out, e);
 out:
@@ -380,7 +374,7 @@ int mk_svc_ca_queue(mk_svc_ctx *ctx, const char *state, const char *cursor, int6
   mk_db *db = NULL;
   mk_stmt *st = NULL;
   json_t *items = NULL;
-  pos p;
+  mk_svc_app_pos p;
   char next[CURSOR_MAX] = "", last_at[MK_TIME_TEXT_MAX] = "", last_id[MK_ID_MAX] = "";
   *out = NULL;
   MK_TRY(need_ca(ctx, e));
@@ -392,7 +386,7 @@ int mk_svc_ca_queue(mk_svc_ctx *ctx, const char *state, const char *cursor, int6
                       "cancelled"));
   if (limit < 1 || limit > MK_SVC_LIST_MAX)
     MK_TRY(fail_field(field, "limit", e, MK_EINVAL, "limit is 1..100"));
-  MK_TRY(cursor_parse(cursor, &p, field, e));
+  MK_TRY(mk_svc_app_cursor_parse(cursor, &p, field, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_db_prepare(
       db,
@@ -443,7 +437,7 @@ int mk_svc_ca_queue(mk_svc_ctx *ctx, const char *state, const char *cursor, int6
   }
   MK_TRY(row);
   if (more)
-    MK_TRY(cursor_make(last_at, last_id, next, sizeof next, e));
+    MK_TRY(mk_svc_app_cursor_make(last_at, last_id, next, sizeof next, e));
   *out = json_pack("{s:O,s:s?,s:s,s:s}", "items", items, "next_cursor", more ? next : NULL,
                    "ca_id", ctx->caller.ca_id, "state", state);
   MK_ENSURE_ALLOC(*out, e);

@@ -13,6 +13,7 @@
 #include "mkey/mkey.h"
 #include "store/store.h"
 #include "util/id.h"
+#include "util/time.h"
 
 /* What a caller is, as authentication found it. Finer rules (verified,
  * admin of this enterprise, operator of this CA) are checked by svc code
@@ -616,6 +617,19 @@ int mk_svc_transfer_approved(mk_svc_ctx *ctx, mk_db *db, const mk_app_row *a,
  * MK_EINVAL naming field (role, state, cursor, limit). */
 int mk_svc_app_list(mk_svc_ctx *ctx, const char *role, const char *state, const char *cursor,
                     int64_t limit, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* A position in mk_svc_app_list or mk_svc_ca_queue: its cursor is
+ * "<unix seconds>-<application id>" of the page's last item. */
+typedef struct mk_svc_app_pos {
+  char at[MK_TIME_TEXT_MAX]; /* "" at the start */
+  char id[MK_ID_MAX];
+} mk_svc_app_pos;
+/* Read cursor c (NULL: the start, at and id ""); MK_EINVAL naming field
+ * "cursor" for anything mk_svc_app_cursor_make does not give. */
+int mk_svc_app_cursor_parse(const char *c, mk_svc_app_pos *p, char *field,
+                            mk_err *e) MK_MUST_CHECK;
+/* The cursor of the item at (a timestamp text), id into out (cap bytes). */
+int mk_svc_app_cursor_make(const char *at, const char *id, char *out, size_t cap,
+                           mk_err *e) MK_MUST_CHECK;
 /* event on application id in a transaction of its own, as the caller
  * (mk_svc_app_transition says who may and when); *out the application as it
  * is then (mk_svc_app_get). reason for rejections. body is the resubmission
@@ -659,6 +673,9 @@ int mk_svc_ca_login(mk_svc_ctx *ctx, int kind, const char *username, const char 
  * created_at}], next_cursor, unread_count, last_seq}. */
 int mk_svc_message_list(mk_svc_ctx *ctx, int unread_only, const char *after, const char *cursor,
                         int64_t limit, json_t **out, char *field, mk_err *e) MK_MUST_CHECK;
+/* A message seq (after=, cursor=): 0..2^62 from text of at most 18
+ * digits, else -1. */
+int64_t mk_svc_message_seq_parse(const char *s);
 /* One message of the caller; the first reading marks it read. */
 int mk_svc_message_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
 /* Mark the caller's unread messages read, up to seq up_to (0: all). *out

@@ -298,12 +298,22 @@ check_fails "another enterprise's credit code" "$MKEY" --profile wang enterprise
   --name 嘉兴某某数字科技有限公司 --uscc "$USCC2" --legal-name 王五 --legal-id "$LEGAL_ID" \
   --license "$DATA/license.jpg" --ca ca_sbx_ahca --form "$DATA/form.png" \
   --attach power_of_attorney="$DATA/form2.png" --yes
-check "the admin changes it (automatic CA)" "$MKEY" --profile wang --json enterprise change \
+check_fails "another CA cannot review it: the one that certified the claim does" "$MKEY" \
+  --profile wang enterprise change \
   --name 嘉兴某某数字科技有限公司 --uscc "$USCC3" --legal-name 王五 --legal-id "$LEGAL_ID" \
   --license "$DATA/license.jpg" --ca ca_sbx_ahca --form "$DATA/form.png" \
   --attach power_of_attorney="$DATA/form2.png" --certs crt_0000000000000000000000000a --yes
-expect_eq "... approved, with the warning and the certificates to re-issue" \
-  "$(J '[j["kind"], j["state"], j["data"]["warning"], j["data"]["certificates"]] == ["enterprise_change", "awaiting_payment", "CA证书一经变更，不能恢复，无法解密原有文件！", ["crt_0000000000000000000000000a"]]')" true
+case "$(cat "$MK_TMP/err")" in *"ca_sbx_zjca certified this enterprise"*) pass "... names the CA" ;;
+  *) fail "... names the CA: $(cat "$MK_TMP/err")" ;; esac
+check "the admin changes it (reviewed by the claim's CA)" "$MKEY" --profile wang --json \
+  enterprise change \
+  --name 嘉兴某某数字科技有限公司 --uscc "$USCC3" --legal-name 王五 --legal-id "$LEGAL_ID" \
+  --license "$DATA/license.jpg" --form "$DATA/form.png" \
+  --certs crt_0000000000000000000000000a --yes
+CHANGE=$(J 'j["id"]')
+expect_eq "... waits for zjca, with the warning and the certificates to re-issue" \
+  "$(J '[j["kind"], j["state"], j["ca_id"], j["data"]["warning"], j["data"]["certificates"]] == ["enterprise_change", "awaiting_ca", "ca_sbx_zjca", "CA证书一经变更，不能恢复，无法解密原有文件！", ["crt_0000000000000000000000000a"]]')" true
+check "the zjca operator approves the change" "$MKEY" --profile zj ca approve "$CHANGE"
 check "the new information shows" "$MKEY" --profile li --json enterprise show --enterprise "$ENT"
 expect_eq "... name and credit code" "$(J "[j['name'], j['uscc']] == ['嘉兴某某数字科技有限公司', '$USCC3']")" true
 
@@ -313,9 +323,11 @@ case "$(cat "$MK_TMP/err")" in *"signed authorisation letter"*) pass "... 409, t
   *) fail "... explains: $(cat "$MK_TMP/err")" ;; esac
 check_fails "staff cannot transfer" "$MKEY" --profile li staff transfer-admin "$LI" \
   --enterprise "$ENT" --form "$DATA/form.png"
-check "with the stamped letter (automatic CA)" "$MKEY" --profile wang --json staff transfer-admin \
-  "$LI" --form "$DATA/form.png" --ca ca_sbx_ahca --attach power_of_attorney="$DATA/form2.png"
-expect_eq "... approved" "$(J '[j["kind"], j["state"], j["data"]["to_name"]] == ["admin_transfer", "awaiting_payment", "李六"]')" true
+check "with the stamped letter (reviewed by the claim's CA)" "$MKEY" --profile wang --json \
+  staff transfer-admin "$LI" --form "$DATA/form.png"
+TRANSFER=$(J 'j["id"]')
+expect_eq "... waits for zjca" "$(J '[j["kind"], j["state"], j["data"]["to_name"]] == ["admin_transfer", "awaiting_ca", "李六"]')" true
+check "the zjca operator approves the transfer" "$MKEY" --profile zj ca approve "$TRANSFER"
 check "li's enterprises" "$MKEY" --profile li --json enterprise list
 expect_eq "li is the admin now" "$(J '[e["role"] for e in j]')" '["admin"]'
 check "wang's enterprises" "$MKEY" --profile wang --json enterprise list

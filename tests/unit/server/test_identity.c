@@ -548,6 +548,10 @@ static enum MHD_Result gw(void *cls, struct MHD_Connection *c, const char *url, 
       return gw_answer(c, 200, "{\"result\":\"maybe\"}");
     if (strstr(q->body, "\"李四\"") != NULL)
       return gw_answer(c, 200, "{\"result\":\"mismatch\",\"reason\":\"公安库比对不一致\"}");
+    if (strstr(q->body, "\"钱七\"") != NULL)
+      return gw_answer(c, 200, "{\"result\":\"mismatch\",\"reason\":\"\"}");
+    if (strstr(q->body, "\"孙八\"") != NULL)
+      return gw_answer(c, 200, "{\"result\":\"mismatch\",\"reason\":\"   \"}");
     return gw_answer(c, 200, "{\"result\":\"match\"}");
   }
   if (strcmp(method, "POST") == 0 && strcmp(url, "/gw/v1/bankcard-verifications") == 0)
@@ -606,6 +610,13 @@ static void test_http_provider(void **state) {
   assert_mk_ok(mk_realname_check(p, MK_REALNAME_CFCA, &s, &v, reason, &e));
   assert_int_equal(v, MK_REALNAME_MISMATCH);
   assert_string_equal(reason, "公安库比对不一致");
+  s.name = "钱七"; /* an empty reason: the user still reads why */
+  assert_mk_ok(mk_realname_check(p, MK_REALNAME_CFCA, &s, &v, reason, &e));
+  assert_int_equal(v, MK_REALNAME_MISMATCH);
+  assert_string_equal(reason, "身份信息核验不通过");
+  s.name = "孙八"; /* a blank one */
+  assert_mk_ok(mk_realname_check(p, MK_REALNAME_CFCA, &s, &v, reason, &e));
+  assert_string_equal(reason, "身份信息核验不通过");
   s.name = "王五"; /* the gateway fails: upstream failure, not a refusal */
   assert_mk_fails(mk_realname_check(p, MK_REALNAME_CFCA, &s, &v, reason, &e), MK_EPROTO);
   assert_non_null(strstr(e.msg, "HTTP 500"));
@@ -975,8 +986,10 @@ static void test_shortcuts(void **state) {
   assert_int_equal(json_array_size(json_object_get(out, "catalogue")), 14);
   json_decref(out);
   const char *bad[] = {"{\"items\":[\"zone\",\"nope\"]}", "{\"items\":[\"zone\",\"zone\"]}",
-                       "{\"items\":[1]}", "{\"items\":\"zone\"}", "{\"items\":[\"a\",\"b\",\"c\","
-                       "\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}", "{\"other\":[]}"};
+                       "{\"items\":[1]}", "{\"items\":\"zone\"}",
+                       ("{\"items\":[\"a\",\"b\",\"c\",\"d\",\"e\","
+                        "\"f\",\"g\",\"h\",\"i\"]}"),
+                       "{\"other\":[]}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     json_t *b = NULL;
     assert_mk_ok(mk_json_parse(bad[i], strlen(bad[i]), 4096, &b, &e));
