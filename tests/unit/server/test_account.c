@@ -5,7 +5,6 @@
  * logout, phone changes, WeChat binding, and both outside providers (SMS
  * gateway, WeChat token endpoint) against a local HTTP server. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -15,61 +14,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mk_test.h"
 #include "providers/sms.h"
 #include "providers/wechat.h"
-#include "svc/svc.h"
-#include "util/json.h"
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
-} fx;
-
-static int64_t now_value = 1796000000; /* 2026-11-30 */
-static int64_t pinned_now(void) { return now_value; }
+#include "svc_fixture.h"
 
 #define DEV1 "dev_00000000000000000000000001"
 #define DEV2 "dev_00000000000000000000000002"
 #define DEV3 "dev_00000000000000000000000003"
-
-static int64_t count(const char *q, const char *a) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    assert_mk_ok(mk_stmt_bind_text(st, 1, a, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
-}
-
-/* An anonymous caller from address remote. */
-static void as_anon(const char *remote) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.remote = remote;
-  fx.ctx.caller.request_id = "req-test";
-}
-
-static void as_operator(void) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_OPERATOR;
-  fx.ctx.caller.remote = "127.0.0.1";
-}
 
 /* The newest code the sandbox sent to phone ("" when none). */
 static void outbox_code(const char *phone, char code[8]) {
   json_t *out = NULL;
   mk_err e = {0};
   mk_caller saved = fx.ctx.caller;
-  as_operator();
+  fx_as_operator("127.0.0.1");
   assert_mk_ok(mk_svc_sms_outbox(&fx.ctx, phone, &out, NULL, &e));
   fx.ctx.caller = saved;
   json_t *first = json_array_get(json_object_get(out, "items"), 0);
@@ -122,47 +80,13 @@ static void code_login(const char *phone, const char *dev, char *token, int *fre
 /* Become the session of token on dev (as authentication does). */
 static int use_session(const char *token, const char *dev, const char *remote) {
   mk_err e = {0};
-  as_anon(remote);
+  fx_as_anon(remote);
   return mk_svc_session_check(&fx.ctx, MK_SESSION_ACCOUNT, token, dev, 0, NULL, &e);
 }
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  char path[128], url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-acc-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
-    return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
-    return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = pinned_now};
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
-  return 0;
+  return fx_open("acc", FX_KEK, 2);
 }
 
 /* ---- codes ---- */
@@ -171,23 +95,23 @@ static void test_code_lifecycle(void **state) {
   (void)state;
   char code[8], wrong[8], tok[MK_SESSION_TOKEN_MAX];
   int fresh = -1;
-  as_anon("10.0.0.1");
+  fx_as_anon("10.0.0.1");
   assert_mk_ok(request_code("13800000001", "login"));
   outbox_code("13800000001", code);
   assert_int_equal(strlen(code), 6);
   assert_int_equal(strspn(code, "0123456789"), 6);
   /* only a MAC is stored, never the code */
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_code WHERE code_mac = $1", code), 0);
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_code WHERE length(code_mac) = 64 AND "
-                         "phone = $1",
-                         "13800000001"),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_code WHERE code_mac = $1", code), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_code WHERE length(code_mac) = 64 AND "
+                            "phone = $1",
+                            "13800000001"),
                    1);
   /* nor in any audit event */
   char like[16];
   snprintf(like, sizeof like, "%%%s%%", code);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE $1", like), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE $1", like), 0);
   /* the message text carries it */
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_outbox WHERE text LIKE $1", like), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_outbox WHERE text LIKE $1", like), 1);
   /* malformed codes cost no try and are validation errors */
   assert_mk_fails(login("13800000001", "12345", NULL, DEV1, NULL, NULL), MK_EINVAL);
   assert_mk_fails(login("13800000001", "12a456", NULL, DEV1, NULL, NULL), MK_EINVAL);
@@ -195,29 +119,28 @@ static void test_code_lifecycle(void **state) {
   assert_mk_fails(login("13800000001", code, "pw", DEV1, NULL, NULL), MK_EINVAL);
   assert_mk_fails(login("13800000001", NULL, NULL, DEV1, NULL, NULL), MK_EINVAL);
   assert_mk_fails(login("1380000000", code, NULL, DEV1, NULL, NULL), MK_EINVAL);
-  assert_int_equal(count("SELECT attempts FROM sms_code WHERE phone = $1", "13800000001"), 0);
+  assert_int_equal(fx_count("SELECT attempts FROM sms_code WHERE phone = $1", "13800000001"), 0);
   /* a wrong code costs a try */
   wrong_of(code, wrong);
   assert_mk_fails(login("13800000001", wrong, NULL, DEV1, NULL, NULL), MK_EAUTH);
-  assert_int_equal(count("SELECT attempts FROM sms_code WHERE phone = $1", "13800000001"), 1);
+  assert_int_equal(fx_count("SELECT attempts FROM sms_code WHERE phone = $1", "13800000001"), 1);
   /* the right code: account created, session bound to DEV1 */
   assert_mk_ok(login("13800000001", code, NULL, DEV1, tok, &fresh));
   assert_int_equal(fresh, 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM account WHERE phone = $1", "13800000001"), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.create'", NULL),
-                   1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM account WHERE phone = $1", "13800000001"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.create'"), 1);
   /* single use */
   assert_mk_fails(login("13800000001", code, NULL, DEV1, NULL, NULL), MK_EEXPIRED);
   /* the second login finds the account */
   code_login("13800000001", DEV2, NULL, &fresh);
   assert_int_equal(fresh, 0);
-  assert_int_equal(count("SELECT COUNT(*) FROM account WHERE phone = $1", "13800000001"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM account WHERE phone = $1", "13800000001"), 1);
   /* expiry, on the pinned clock */
   assert_mk_ok(request_code("13800000001", "login"));
   outbox_code("13800000001", code);
-  now_value += MK_SMS_CODE_TTL;
+  fx.clock += MK_SMS_CODE_TTL;
   assert_mk_fails(login("13800000001", code, NULL, DEV1, NULL, NULL), MK_EEXPIRED);
-  now_value += 1;
+  fx.clock += 1;
   /* a code for another purpose does not log in */
   assert_mk_ok(request_code("13800000001", "reset_password"));
   outbox_code("13800000001", code);
@@ -226,22 +149,22 @@ static void test_code_lifecycle(void **state) {
   assert_mk_fails(request_code("13800000001", "spam"), MK_EINVAL);
   assert_mk_fails(request_code("+8613800000001", "login"), MK_EINVAL);
   assert_mk_fails(request_code("13800000001", NULL), MK_EINVAL);
-  as_anon("10.0.0.1");
+  fx_as_anon("10.0.0.1");
   assert_mk_fails(request_code("13800000001", "change_phone"), MK_EAUTH); /* needs a session */
 }
 
 static void test_code_tries_and_resend(void **state) {
   (void)state;
   char code[8], old[8], wrong[8];
-  as_anon("10.0.0.2");
+  fx_as_anon("10.0.0.2");
   assert_mk_ok(request_code("13800000002", "login"));
   outbox_code("13800000002", code);
   wrong_of(code, wrong);
   for (int i = 1; i <= MK_SMS_CODE_TRIES; i++)
     assert_mk_fails(login("13800000002", wrong, NULL, DEV1, NULL, NULL), MK_EAUTH);
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'burnt'",
-                         "13800000002"),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'burnt'", "13800000002"),
+      1);
   /* burnt: the right code no longer works */
   assert_mk_fails(login("13800000002", code, NULL, DEV1, NULL, NULL), MK_EEXPIRED);
   /* a burnt code does not hold back a new one */
@@ -249,18 +172,18 @@ static void test_code_tries_and_resend(void **state) {
   outbox_code("13800000002", old);
   /* resend throttle: 60 s while a code is outstanding */
   assert_mk_fails(request_code("13800000002", "login"), MK_ERATE);
-  now_value += MK_SMS_RESEND - 1;
+  fx.clock += MK_SMS_RESEND - 1;
   assert_mk_fails(request_code("13800000002", "login"), MK_ERATE);
   /* per purpose: a reset code may go out meanwhile (no account: answered, not sent) */
   assert_mk_ok(request_code("13800000002", "reset_password"));
-  now_value += 1;
+  fx.clock += 1;
   assert_mk_ok(request_code("13800000002", "login"));
   outbox_code("13800000002", code);
   /* the newer code replaced the older one */
   if (strcmp(old, code) != 0)
     assert_mk_fails(login("13800000002", old, NULL, DEV1, NULL, NULL), MK_EAUTH);
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'replaced'",
-                         "13800000002"),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'replaced'",
+                            "13800000002"),
                    1);
   assert_mk_ok(login("13800000002", code, NULL, DEV1, NULL, NULL));
   /* once used, a new code may be asked for at once */
@@ -272,7 +195,7 @@ static void test_rate_limits(void **state) {
   char phone[32];
   fx.cfg.sms_phone_limit = 3;
   fx.cfg.sms_ip_limit = 4;
-  as_anon("10.0.0.3");
+  fx_as_anon("10.0.0.3");
   /* per phone: 3 an hour, from any address */
   for (int i = 0; i < 3; i++) {
     fx.ctx.caller.remote = i == 0 ? "10.0.0.3" : i == 1 ? "10.0.0.4" : "10.0.0.5";
@@ -290,22 +213,21 @@ static void test_rate_limits(void **state) {
   fx.ctx.caller.remote = "10.0.0.7";
   assert_mk_ok(request_code("13900000019", "login"));
   /* the window slides: an hour later both may ask again */
-  now_value += 3601;
+  fx.clock += 3601;
   fx.ctx.caller.remote = "10.0.0.3";
   assert_mk_ok(request_code("13800000003", "login"));
   assert_mk_ok(request_code("13900000018", "login"));
   fx.cfg.sms_phone_limit = 0;
   fx.cfg.sms_ip_limit = 0;
   /* old rows of a bucket are dropped as new ones come */
-  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = $1",
-                         "sms.phone:13800000003"),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM rate_event WHERE bucket = $1", "sms.phone:13800000003"), 1);
 }
 
 static void test_login_failure_limit(void **state) {
   (void)state;
   char code[8], wrong[8];
-  as_anon("10.0.1.1");
+  fx_as_anon("10.0.1.1");
   int failures = 0;
   /* MK_LOGIN_FAIL_PHONE_MAX wrong codes over several codes */
   while (failures < MK_LOGIN_FAIL_PHONE_MAX) {
@@ -314,7 +236,7 @@ static void test_login_failure_limit(void **state) {
     wrong_of(code, wrong);
     for (int i = 0; i < MK_SMS_CODE_TRIES && failures < MK_LOGIN_FAIL_PHONE_MAX; i++, failures++)
       assert_mk_fails(login("13800000004", wrong, NULL, DEV1, NULL, NULL), MK_EAUTH);
-    now_value += MK_SMS_RESEND;
+    fx.clock += MK_SMS_RESEND;
   }
   assert_mk_ok(request_code("13800000004", "login"));
   outbox_code("13800000004", code);
@@ -324,11 +246,11 @@ static void test_login_failure_limit(void **state) {
   /* passwords are counted under the same limit */
   assert_mk_fails(login("13800000004", NULL, "whatever1", DEV1, NULL, NULL), MK_ERATE);
   /* the refusal did not use the code up */
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'live'",
-                         "13800000004"),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'live'", "13800000004"),
+      1);
   /* an hour after the failures the number may log in again */
-  now_value += 3601;
+  fx.clock += 3601;
   code_login("13800000004", DEV1, NULL, NULL);
 }
 
@@ -340,11 +262,11 @@ static void test_passwords(void **state) {
   json_t *out = NULL;
   char field[MK_JSON_FIELD_MAX] = "", t1[MK_SESSION_TOKEN_MAX], t2[MK_SESSION_TOKEN_MAX],
        t3[MK_SESSION_TOKEN_MAX], code[8], wrong[8], msg_wrong[MK_ERR_MSG_MAX];
-  as_anon("10.0.2.1");
+  fx_as_anon("10.0.2.1");
   code_login("13800000005", DEV1, t1, NULL);
   code_login("13800000005", DEV2, t2, NULL);
   /* a password login before one is set fails like a wrong one */
-  as_anon("10.0.2.1");
+  fx_as_anon("10.0.2.1");
   assert_mk_fails(login("13800000005", NULL, "alice2024", DEV3, NULL, NULL), MK_EAUTH);
   /* policy */
   assert_mk_ok(use_session(t1, DEV1, "10.0.2.1"));
@@ -378,7 +300,7 @@ static void test_passwords(void **state) {
   assert_mk_fails(use_session(t2, DEV2, "10.0.2.1"), MK_EAUTH);
   assert_mk_ok(use_session(t1, DEV1, "10.0.2.1"));
   /* log in with it; wrong password and unknown phone read the same */
-  as_anon("10.0.2.1");
+  fx_as_anon("10.0.2.1");
   assert_mk_ok(login("13800000005", NULL, "alice2024", DEV3, t3, NULL));
   json_t *o2 = NULL;
   e = (mk_err){0};
@@ -405,7 +327,7 @@ static void test_passwords(void **state) {
   json_decref(out);
   out = NULL;
   assert_mk_fails(use_session(t3, DEV3, "10.0.2.1"), MK_EAUTH);
-  as_anon("10.0.2.1");
+  fx_as_anon("10.0.2.1");
   assert_mk_fails(login("13800000005", NULL, "alice2024", DEV3, NULL, NULL), MK_EAUTH);
   assert_mk_ok(login("13800000005", NULL, "newpass99", DEV3, t3, NULL));
   /* reset by SMS: every session ends */
@@ -426,20 +348,19 @@ static void test_passwords(void **state) {
   out = NULL;
   assert_mk_fails(use_session(t1, DEV1, "10.0.2.1"), MK_EAUTH);
   assert_mk_fails(use_session(t3, DEV3, "10.0.2.1"), MK_EAUTH);
-  as_anon("10.0.2.1");
+  fx_as_anon("10.0.2.1");
   assert_mk_fails(mk_svc_account_password_reset(&fx.ctx, "13800000005", code, "again2024", &out,
                                                 field, &e),
                   MK_EEXPIRED); /* single use */
   assert_mk_ok(login("13800000005", NULL, "reset2024", DEV1, NULL, NULL));
   /* a reset code for a number without an account: same answer, nothing sent */
-  int64_t before = count("SELECT COUNT(*) FROM sms_outbox", NULL);
+  int64_t before = fx_count("SELECT COUNT(*) FROM sms_outbox");
   assert_mk_ok(request_code("13600000005", "reset_password"));
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_outbox", NULL), before);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_outbox"), before);
   /* and asking again at once is throttled exactly as for a real account */
   assert_mk_fails(request_code("13600000005", "reset_password"), MK_ERATE);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.password_reset'",
-                         NULL),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.password_reset'"), 1);
 }
 
 /* ---- sessions ---- */
@@ -448,7 +369,7 @@ static void test_sessions_and_logout(void **state) {
   (void)state;
   mk_err e = {0};
   char t1[MK_SESSION_TOKEN_MAX], t2[MK_SESSION_TOKEN_MAX];
-  as_anon("10.0.3.1");
+  fx_as_anon("10.0.3.1");
   code_login("13800000006", DEV1, t1, NULL);
   code_login("13800000006", DEV2, t2, NULL);
   /* a token works only on its device */
@@ -461,12 +382,11 @@ static void test_sessions_and_logout(void **state) {
   assert_mk_ok(mk_svc_account_logout(&fx.ctx, &e));
   assert_mk_fails(use_session(t1, DEV1, "10.0.3.1"), MK_EAUTH);
   assert_mk_ok(use_session(t2, DEV2, "10.0.3.1"));
-  as_anon("10.0.3.1");
+  fx_as_anon("10.0.3.1");
   assert_mk_fails(mk_svc_account_logout(&fx.ctx, &e), MK_EAUTH);
-  assert_true(count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.login' AND "
-                    "detail LIKE '%\"method\":\"sms\"%'",
-                    NULL) >= 2);
-  assert_true(count("SELECT COUNT(*) FROM audit_event WHERE action = 'session.end'", NULL) >= 1);
+  assert_true(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.login' AND "
+                       "detail LIKE '%\"method\":\"sms\"%'") >= 2);
+  assert_true(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'session.end'") >= 1);
   int64_t n = 0;
   assert_mk_ok(mk_svc_audit_verify(&fx.ctx, &n, &e));
   assert_true(n > 10);
@@ -480,7 +400,7 @@ static void test_phone_change(void **state) {
   json_t *out = NULL;
   char field[MK_JSON_FIELD_MAX] = "", ta[MK_SESSION_TOKEN_MAX], ta2[MK_SESSION_TOKEN_MAX],
        tb[MK_SESSION_TOKEN_MAX], code[8], wrong[8];
-  as_anon("10.0.4.1");
+  fx_as_anon("10.0.4.1");
   code_login("13800000007", DEV1, ta, NULL);
   code_login("13800000007", DEV3, ta2, NULL);
   code_login("13800000008", DEV2, tb, NULL);
@@ -488,10 +408,9 @@ static void test_phone_change(void **state) {
   assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
   /* asking for a taken number answers as for a free one (no enumeration), but
    * nothing is sent, a second ask is throttled alike, and no code changes to it */
-  int64_t sent = count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'", NULL);
+  int64_t sent = fx_count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'");
   assert_mk_ok(request_code("13800000008", "change_phone"));
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'", NULL),
-                   sent);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_outbox WHERE phone = '13800000008'"), sent);
   assert_mk_fails(request_code("13800000008", "change_phone"), MK_ERATE);
   assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
   assert_true(mk_svc_account_phone_change(&fx.ctx, "13800000008", "000000", &out, field, &e) < 0);
@@ -512,7 +431,7 @@ static void test_phone_change(void **state) {
                   MK_EINVAL);
   assert_string_equal(field, "new_phone");
   /* a login code of the new number does not change it */
-  as_anon("10.0.4.1");
+  fx_as_anon("10.0.4.1");
   assert_mk_ok(request_code("13700000009", "login"));
   char login_code[8];
   outbox_code("13700000009", login_code);
@@ -527,12 +446,11 @@ static void test_phone_change(void **state) {
   assert_mk_fails(use_session(ta2, DEV3, "10.0.4.1"), MK_EAUTH);
   assert_mk_ok(use_session(ta, DEV1, "10.0.4.1"));
   const char *acc = fx.ctx.caller.account_id;
-  assert_int_equal(count("SELECT COUNT(*) FROM account WHERE phone = '13700000007' AND id = $1",
-                         acc),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM account WHERE phone = '13700000007' AND id = $1", acc), 1);
   /* the old number is free again: its next login makes a new account */
   int fresh = 0;
-  as_anon("10.0.4.1");
+  fx_as_anon("10.0.4.1");
   code_login("13800000007", DEV1, NULL, &fresh);
   assert_int_equal(fresh, 1);
   /* the change code is used */
@@ -566,11 +484,12 @@ static void test_wechat(void **state) {
   assert_mk_ok(mk_wechat_sandbox_openid("alice", openid, &e));
   assert_string_equal(openid, "osbx_a97e57bc6e61f2e9ed65f8a1");
   assert_mk_fails(mk_wechat_sandbox_openid("a b", openid, &e), MK_EINVAL);
-  as_anon("10.0.5.1");
+  fx_as_anon("10.0.5.1");
   assert_mk_fails(wechat_code("bad name", wc), MK_EINVAL);
   assert_mk_ok(wechat_code("alice", wc));
   /* only the hash of the authorization code is kept */
-  assert_int_equal(count("SELECT COUNT(*) FROM wechat_sandbox_code WHERE code_sha256 = $1", wc), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM wechat_sandbox_code WHERE code_sha256 = $1", wc),
+                   0);
   assert_mk_fails(mk_svc_wechat_login(&fx.ctx, wc, "nodev", &out, &bound, field, &e), MK_EINVAL);
   assert_mk_ok(mk_svc_wechat_login(&fx.ctx, wc, DEV1, &out, &bound, field, &e));
   assert_int_equal(bound, 0);
@@ -604,11 +523,11 @@ static void test_wechat(void **state) {
   json_decref(out);
   out = NULL;
   assert_mk_ok(use_session(tok, DEV1, "10.0.5.1"));
-  assert_int_equal(count("SELECT COUNT(*) FROM account WHERE wechat_openid = $1",
-                         "osbx_a97e57bc6e61f2e9ed65f8a1"),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM account WHERE wechat_openid = $1",
+                            "osbx_a97e57bc6e61f2e9ed65f8a1"),
                    1);
   /* the ticket is used */
-  as_anon("10.0.5.1");
+  fx_as_anon("10.0.5.1");
   assert_mk_fails(mk_svc_wechat_bind(&fx.ctx, ticket, "13800000009", code, DEV1, &out, field, &e),
                   MK_EEXPIRED);
   /* from now on WeChat logs straight in */
@@ -624,20 +543,20 @@ static void test_wechat(void **state) {
   snprintf(ticket, sizeof ticket, "%s", json_string_value(json_object_get(out, "binding_ticket")));
   json_decref(out);
   out = NULL;
-  now_value += MK_SMS_RESEND;
+  fx.clock += MK_SMS_RESEND;
   assert_mk_ok(request_code("13800000009", "login"));
   outbox_code("13800000009", code);
   assert_mk_fails(mk_svc_wechat_bind(&fx.ctx, ticket, "13800000009", code, DEV1, &out, field, &e),
                   MK_ECONFLICT);
   /* tickets expire */
-  now_value += MK_WECHAT_TICKET_TTL;
+  fx.clock += MK_WECHAT_TICKET_TTL;
   assert_mk_ok(request_code("13800000010", "login"));
   outbox_code("13800000010", code);
   assert_mk_fails(mk_svc_wechat_bind(&fx.ctx, ticket, "13800000010", code, DEV1, &out, field, &e),
                   MK_EEXPIRED);
   /* authorization codes expire too */
   assert_mk_ok(wechat_code("carol", wc));
-  now_value += MK_WECHAT_SANDBOX_CODE_TTL;
+  fx.clock += MK_WECHAT_SANDBOX_CODE_TTL;
   assert_mk_fails(mk_svc_wechat_login(&fx.ctx, wc, DEV1, &out, &bound, field, &e), MK_EAUTH);
   /* outside sandbox mode the consent page does not exist and WeChat is not configured */
   fx.cfg.sandbox = 0;
@@ -645,9 +564,8 @@ static void test_wechat(void **state) {
   assert_mk_fails(mk_svc_wechat_login(&fx.ctx, "abc", DEV1, &out, &bound, field, &e), MK_ENET);
   assert_mk_fails(request_code("13800000011", "login"), MK_ENET);
   fx.cfg.sandbox = 1;
-  assert_true(count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.wechat_bind' AND "
-                    "detail NOT LIKE '%a97e57bc6e61f2e9%'",
-                    NULL) == 1);
+  assert_true(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.wechat_bind' AND "
+                       "detail NOT LIKE '%a97e57bc6e61f2e9%'") == 1);
 }
 
 /* ---- outside providers against a local HTTP server ---- */
@@ -725,8 +643,8 @@ static void test_sms_http_provider(void **state) {
   snprintf(fx.cfg.sms_url, sizeof fx.cfg.sms_url, "http://127.0.0.1:%u/send", gw.port);
   gw.status = 200;
   gw.answer = "{\"ok\":true}";
-  as_anon("10.0.6.1");
-  int64_t outbox = count("SELECT COUNT(*) FROM sms_outbox", NULL);
+  fx_as_anon("10.0.6.1");
+  int64_t outbox = fx_count("SELECT COUNT(*) FROM sms_outbox");
   assert_mk_ok(request_code("13800000012", "login"));
   assert_int_equal(gw.requests, 1);
   assert_string_equal(gw.got_url, "/send");
@@ -741,19 +659,19 @@ static void test_sms_http_provider(void **state) {
   assert_non_null(strstr(json_string_value(json_object_get(sent, "text")), code));
   json_decref(sent);
   /* nothing went to the sandbox outbox */
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_outbox", NULL), outbox);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_outbox"), outbox);
   assert_mk_ok(login("13800000012", code, NULL, DEV1, NULL, NULL));
   /* the gateway refuses: 502, and the code is void so a resend is allowed at once */
   gw.status = 500;
   assert_mk_fails(request_code("13800000013", "login"), MK_ENET);
-  assert_int_equal(count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'failed'",
-                         "13800000013"),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM sms_code WHERE phone = $1 AND state = 'failed'",
+                            "13800000013"),
                    1);
   gw.status = 200;
   assert_mk_ok(request_code("13800000013", "login"));
   /* an unreachable gateway */
   MHD_stop_daemon(gw.d);
-  now_value += MK_SMS_RESEND;
+  fx.clock += MK_SMS_RESEND;
   assert_mk_fails(request_code("13800000013", "login"), MK_ENET);
   fx.cfg.sms_provider[0] = '\0';
   fx.cfg.sms_url[0] = '\0';
@@ -780,7 +698,7 @@ static void test_wechat_http_provider(void **state) {
   gw.status = 200;
   gw.answer = "{\"access_token\":\"AT\",\"expires_in\":7200,\"openid\":\"oWx_real-1\","
               "\"scope\":\"snsapi_userinfo\"}";
-  as_anon("10.0.7.1");
+  fx_as_anon("10.0.7.1");
   assert_mk_ok(mk_svc_wechat_login(&fx.ctx, "CODE-1", DEV1, &out, &bound, field, &e));
   assert_int_equal(bound, 0);
   assert_string_equal(gw.got_url, "/sns/oauth2/access_token?appid=wx123&secret=s3cr&t&code=CODE-1"
@@ -869,5 +787,5 @@ int main(void) {
       cmocka_unit_test(test_sms_http_provider),
       cmocka_unit_test(test_wechat_http_provider),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

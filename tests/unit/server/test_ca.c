@@ -1,7 +1,6 @@
 /* svc/ca.c without HTTP: sandbox seeding (idempotent), the public list,
  * definitions from a cas_file, issuance with its validators, revocation,
  * CRL numbers and OCSP answers, all against a real SQLite store and KEK. */
-#include <dirent.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -10,27 +9,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mk_test.h"
 #include "pki/ocsp.h"
 #include "pki/pki.h"
-#include "svc/svc.h"
-#include "util/json.h"
+#include "svc_fixture.h"
 
 #define BASE_URL "http://127.0.0.1:8080"
 #define ID_NUMBER "330402199003071237" /* INTEROP.md: valid GB 11643 check digit */
 #define USCC "91330402MA2B3C4D53"     /* INTEROP.md: valid GB 32100 check digit */
 
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
+/* What the tests here share besides the service fixture. */
+static struct {
   char *sm2_csr, *rsa_csr, *bad_csr;
   char serial[64]; /* issued by test_issue, revoked by test_revoke */
-} fx;
-
-static int64_t fixed_now(void) { return 1796000000; /* 2026-11-30 */ }
+} cafx;
 
 /* A CSR for a fresh key: SM2 signed with the standard signer ID (through
  * lib/pki), or RSA-2048. bad flips a byte of the signature. */
@@ -66,60 +57,20 @@ static char *make_csr(int sm2, int bad) {
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  char path[128], url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-ca-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
+  if (fx_open("ca", FX_KEK, 2) < 0)
     return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
-    return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = fixed_now};
-  fx.sm2_csr = make_csr(1, 0);
-  fx.rsa_csr = make_csr(0, 0);
-  fx.bad_csr = make_csr(1, 1);
+  cafx.sm2_csr = make_csr(1, 0);
+  cafx.rsa_csr = make_csr(0, 0);
+  cafx.bad_csr = make_csr(1, 1);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  free(fx.sm2_csr);
-  free(fx.rsa_csr);
-  free(fx.bad_csr);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
-  return 0;
-}
-
-static int64_t count(const char *sql) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, sql, &st, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
+  free(cafx.sm2_csr);
+  free(cafx.rsa_csr);
+  free(cafx.bad_csr);
+  return fx_teardown(state);
 }
 
 static char *chain_of(const char *id) {
@@ -135,16 +86,18 @@ static void test_seed_idempotent(void **state) {
   (void)state;
   mk_err e = {0};
   assert_mk_ok(mk_svc_ca_init(&fx.ctx, BASE_URL "/", &e));
-  assert_int_equal(count("SELECT COUNT(*) FROM ca"), 4);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca WHERE origin = 'sandbox' AND key_wrapped IS NOT NULL"), 4);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca"), 4);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM ca WHERE origin = 'sandbox' AND key_wrapped IS NOT NULL"), 4);
   char *before = chain_of("ca_sbx_zjca");
   assert_non_null(strstr(before, "-----BEGIN CERTIFICATE-----"));
   /* A second start keeps the keys and certificates, and takes the new URL. */
   assert_mk_ok(mk_svc_ca_init(&fx.ctx, "http://mkey.example.com", &e));
-  assert_int_equal(count("SELECT COUNT(*) FROM ca"), 4);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca"), 4);
   char *after = chain_of("ca_sbx_zjca");
   assert_string_equal(before, after);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca WHERE base_url = 'http://mkey.example.com'"), 4);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca WHERE base_url = 'http://mkey.example.com'"),
+                   4);
   free(before);
   free(after);
   assert_mk_ok(mk_svc_ca_init(&fx.ctx, BASE_URL, &e));
@@ -152,7 +105,7 @@ static void test_seed_idempotent(void **state) {
   fx.cfg.sandbox = 0;
   assert_mk_ok(mk_svc_ca_init(&fx.ctx, BASE_URL, &e));
   fx.cfg.sandbox = 1;
-  assert_int_equal(count("SELECT COUNT(*) FROM ca"), 4);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca"), 4);
 }
 
 static json_t *find(json_t *items, const char *id) {
@@ -241,9 +194,10 @@ static void test_definitions(void **state) {
   assert_string_equal(first, second);
   free(first);
   free(second);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca WHERE id = 'ca_own' AND name = 'Own CA renamed' "
-                         "AND origin = 'config'"),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM ca WHERE id = 'ca_own' AND name = 'Own CA renamed' "
+               "AND origin = 'config'"),
+      1);
   /* what cannot change, and what is not a definition */
   assert_mk_fails(define("{\"id\":\"ca_own\",\"name\":\"x\",\"adapter\":\"builtin\","
                          "\"key_type\":\"rsa\",\"validity\":[{\"years\":1,\"fee_fen\":1}]}",
@@ -273,7 +227,7 @@ static void test_definitions(void **state) {
     if (rc != MK_EINVAL)
       fail_msg("definition %zu: got %d (%s)", i, rc, e.msg);
   }
-  assert_int_equal(count("SELECT COUNT(*) FROM ca WHERE id = 'ca_x'"), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca WHERE id = 'ca_x'"), 0);
   /* cmp: the trusted certificate must be there */
   assert_mk_fails(define("{\"id\":\"ca_x\",\"name\":\"x\",\"adapter\":\"cmp\",\"key_type\":\"rsa\","
                          "\"validity\":[{\"years\":1,\"fee_fen\":1}],\"cmp\":{\"server\":\"http://127.0.0.1:1/pkix/\","
@@ -296,7 +250,7 @@ static void test_cas_file(void **state) {
   fclose(f);
   assert_mk_ok(mk_config_set(&fx.cfg, "cas_file", path, "test", &e));
   assert_mk_ok(mk_svc_ca_init(&fx.ctx, BASE_URL, &e));
-  assert_int_equal(count("SELECT COUNT(*) FROM ca WHERE id = 'ca_file'"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca WHERE id = 'ca_file'"), 1);
   f = fopen(path, "w");
   fputs("[{\"id\":\"ca_file\"},", f);
   fclose(f);
@@ -332,22 +286,24 @@ static void test_issue(void **state) {
   assert_mk_ok(issue("ca_sbx_zjca",
                      "{\"profile\":\"personal-sign\",\"name\":\"张三\",\"id_number\":\"" ID_NUMBER
                      "\",\"days\":730}",
-                     fx.sm2_csr, &out, field, &e));
+                     cafx.sm2_csr, &out, field, &e));
   const char *serial = json_string_value(json_object_get(out, "serial"));
   assert_non_null(serial);
-  snprintf(fx.serial, sizeof fx.serial, "%s", serial);
+  snprintf(cafx.serial, sizeof cafx.serial, "%s", serial);
   assert_true(strspn(serial, "0123456789abcdef") == strlen(serial));
   assert_non_null(strstr(json_string_value(json_object_get(out, "subject")), "CN=张三"));
   assert_non_null(strstr(json_string_value(json_object_get(out, "certificate")), "BEGIN CERTIFICATE"));
   assert_string_equal(json_string_value(json_object_get(out, "not_after")), "2028-11-29T00:53:20Z");
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM ca_cert WHERE ca_id = 'ca_sbx_zjca' AND revoked_at IS NULL"), 1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM ca_cert WHERE ca_id = 'ca_sbx_zjca' AND revoked_at IS NULL"),
+      1);
 
   /* RSA CA, staff profile, default days (its first option) */
   assert_mk_ok(issue("ca_sbx_jsca",
                      "{\"profile\":\"staff-enc\",\"name\":\"张三\",\"id_number\":\"" ID_NUMBER
                      "\",\"enterprise\":\"杭州某某科技有限公司\",\"uscc\":\"" USCC "\"}",
-                     fx.rsa_csr, &out, field, &e));
+                     cafx.rsa_csr, &out, field, &e));
   assert_string_equal(json_string_value(json_object_get(out, "not_after")), "2027-11-30T00:53:20Z");
   json_decref(out);
 
@@ -384,11 +340,12 @@ static void test_issue(void **state) {
        "", MK_ENOTFOUND},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    const char *csr = strcmp(bad[i].csr, "SM2") == 0   ? fx.sm2_csr
-                      : strcmp(bad[i].csr, "RSA") == 0 ? fx.rsa_csr
-                      : strcmp(bad[i].csr, "BAD") == 0 ? fx.bad_csr
-                                                       : "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
-                                                         "-----END CERTIFICATE REQUEST-----\n";
+    const char *csr = strcmp(bad[i].csr, "SM2") == 0   ? cafx.sm2_csr
+                      : strcmp(bad[i].csr, "RSA") == 0 ? cafx.rsa_csr
+                      : strcmp(bad[i].csr, "BAD") == 0
+                          ? cafx.bad_csr
+                          : "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
+                            "-----END CERTIFICATE REQUEST-----\n";
     mk_err_clear(&e);
     out = NULL;
     int rc = issue(bad[i].ca, bad[i].body, csr, &out, field, &e);
@@ -396,7 +353,7 @@ static void test_issue(void **state) {
       fail_msg("case %zu: got %d field '%s' (%s)", i, rc, field, e.msg);
     assert_null(out);
   }
-  assert_int_equal(count("SELECT COUNT(*) FROM ca_cert"), 2);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM ca_cert"), 2);
 }
 
 static int ocsp_status(const char *ca_id, const char *serial_hex) {
@@ -465,47 +422,50 @@ static void test_revoke(void **state) {
   char field[MK_JSON_FIELD_MAX] = "";
   assert_int_equal(crl_number("ca_sbx_zjca"), 1);
   assert_int_equal(crl_number("ca_sbx_zjca"), 1); /* kept, not rebuilt */
-  assert_int_equal(ocsp_status("ca_sbx_zjca", fx.serial), V_OCSP_CERTSTATUS_GOOD);
+  assert_int_equal(ocsp_status("ca_sbx_zjca", cafx.serial), V_OCSP_CERTSTATUS_GOOD);
   assert_int_equal(ocsp_status("ca_sbx_zjca", "1234abcd"), V_OCSP_CERTSTATUS_UNKNOWN);
 
   /* upper case and colons are the same serial */
   char upper[80];
   size_t k = 0;
-  for (size_t i = 0; fx.serial[i]; i++) {
+  for (size_t i = 0; cafx.serial[i]; i++) {
     if (i > 0 && i % 2 == 0)
       upper[k++] = ':';
-    upper[k++] = (char)(fx.serial[i] >= 'a' ? fx.serial[i] - 32 : fx.serial[i]);
+    upper[k++] = (char)(cafx.serial[i] >= 'a' ? cafx.serial[i] - 32 : cafx.serial[i]);
   }
   upper[k] = '\0';
   assert_mk_ok(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", upper, "keyCompromise", &out, field, &e));
-  assert_string_equal(json_string_value(json_object_get(out, "serial")), fx.serial);
+  assert_string_equal(json_string_value(json_object_get(out, "serial")), cafx.serial);
   assert_string_equal(json_string_value(json_object_get(out, "reason")), "keyCompromise");
   assert_int_equal(json_integer_value(json_object_get(out, "crl_number")), 2);
   json_decref(out);
-  assert_int_equal(ocsp_status("ca_sbx_zjca", fx.serial), V_OCSP_CERTSTATUS_REVOKED);
+  assert_int_equal(ocsp_status("ca_sbx_zjca", cafx.serial), V_OCSP_CERTSTATUS_REVOKED);
   assert_int_equal(crl_number("ca_sbx_zjca"), 2);
 
   /* twice: conflict; unknown serial: not found; bad input names its field */
-  assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", fx.serial, "superseded", &out, field, &e),
-                  MK_ECONFLICT);
+  assert_mk_fails(
+      mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", cafx.serial, "superseded", &out, field, &e),
+      MK_ECONFLICT);
   assert_null(out);
   assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", "abcdef", "superseded", &out, field, &e),
                   MK_ENOTFOUND);
-  assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_jsca", fx.serial, "superseded", &out, field, &e),
-                  MK_ENOTFOUND);
-  assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_none", fx.serial, "superseded", &out, field, &e),
+  assert_mk_fails(
+      mk_svc_ca_revoke(&fx.ctx, "ca_sbx_jsca", cafx.serial, "superseded", &out, field, &e),
+      MK_ENOTFOUND);
+  assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_none", cafx.serial, "superseded", &out, field, &e),
                   MK_ENOTFOUND);
   assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", "xyz", "superseded", &out, field, &e),
                   MK_EINVAL);
   assert_string_equal(field, "serial");
   assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", "00", "superseded", &out, field, &e),
                   MK_EINVAL);
-  assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", fx.serial, "certificateHold", &out,
-                                   field, &e),
-                  MK_EINVAL);
+  assert_mk_fails(
+      mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", cafx.serial, "certificateHold", &out, field, &e),
+      MK_EINVAL);
   assert_string_equal(field, "reason");
-  assert_mk_fails(mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", fx.serial, "whatever", &out, field, &e),
-                  MK_EINVAL);
+  assert_mk_fails(
+      mk_svc_ca_revoke(&fx.ctx, "ca_sbx_zjca", cafx.serial, "whatever", &out, field, &e),
+      MK_EINVAL);
   assert_int_equal(crl_number("ca_sbx_zjca"), 2);
 }
 

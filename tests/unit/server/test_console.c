@@ -8,112 +8,41 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mk_test.h"
-#include "svc/svc.h"
-#include "util/json.h"
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
-} fx;
-
-static int64_t now_value = 1796000000; /* 2026-11-30 */
-static int64_t pinned_now(void) { return now_value; }
+#include "svc_fixture.h"
 
 #define PASSWORD "correct horse 42"
-
-static void sql(const char *q, const char *a) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    assert_mk_ok(mk_stmt_bind_text(st, 1, a, &e));
-  assert_true(mk_stmt_step(st, &e) >= 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-}
-
-static int64_t count(const char *q, const char *a) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    assert_mk_ok(mk_stmt_bind_text(st, 1, a, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
-}
-
-/* An anonymous caller from address remote, as the login route has it. */
-static void from(const char *remote) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.remote = remote;
-  fx.ctx.caller.request_id = "req-test";
-}
 
 static void add_operator(const char *ca, const char *user) {
   mk_err e = {0};
   json_t *out = NULL;
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_OPERATOR;
+  fx_as_operator(NULL);
   assert_mk_ok(mk_svc_ca_operator_add(&fx.ctx, ca, user, PASSWORD, &out, NULL, &e));
   json_decref(out);
 }
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  char path[128], url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-console-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
+  if (fx_open("console", FX_KEK, 2) < 0)
     return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
-    return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = pinned_now};
   /* Two CAs as rows: the console needs their ids and names, not their keys. */
-  sql("INSERT INTO ca(id, name, adapter, key_type, profile, origin, base_url, crl_number, "
-      "created_at, updated_at) VALUES ($1, '浙江CA（测试）', 'builtin', 'sm2', '{}', 'sandbox', "
-      "'http://127.0.0.1', 1, '2026-11-30T00:00:00Z', '2026-11-30T00:00:00Z')",
-      "ca_t_zj");
-  sql("INSERT INTO ca(id, name, adapter, key_type, profile, origin, base_url, crl_number, "
-      "created_at, updated_at) VALUES ($1, '江苏CA（测试）', 'builtin', 'rsa', '{}', 'sandbox', "
-      "'http://127.0.0.1', 1, '2026-11-30T00:00:00Z', '2026-11-30T00:00:00Z')",
-      "ca_t_js");
+  fx_sql("INSERT INTO ca(id, name, adapter, key_type, profile, origin, base_url, crl_number, "
+         "created_at, updated_at) VALUES ($1, '浙江CA（测试）', 'builtin', 'sm2', '{}', 'sandbox', "
+         "'http://127.0.0.1', 1, '2026-11-30T00:00:00Z', '2026-11-30T00:00:00Z')",
+         "ca_t_zj");
+  fx_sql("INSERT INTO ca(id, name, adapter, key_type, profile, origin, base_url, crl_number, "
+         "created_at, updated_at) VALUES ($1, '江苏CA（测试）', 'builtin', 'rsa', '{}', 'sandbox', "
+         "'http://127.0.0.1', 1, '2026-11-30T00:00:00Z', '2026-11-30T00:00:00Z')",
+         "ca_t_js");
   add_operator("ca_t_zj", "zj.reviewer");
   add_operator("ca_t_zj", "zj.second");
   add_operator("ca_t_js", "js.reviewer");
   return 0;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  char cmd[128];
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", fx.dir);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
 static int reset(void **state) {
   (void)state;
-  sql("DELETE FROM rate_event WHERE bucket LIKE $1", "ca_login.%");
-  now_value = 1796000000;
+  fx_sql("DELETE FROM rate_event WHERE bucket LIKE $1", "ca_login.%");
+  fx.clock = FX_EPOCH;
   return 0;
 }
 
@@ -147,12 +76,12 @@ static void test_login_tokens(void **state) {
   (void)state;
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
   mk_err e = {0};
-  from("192.0.2.1");
+  fx_as_anon("192.0.2.1");
   assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf));
   assert_true(strlen(token) >= 43 && strlen(csrf) >= 43);
   assert_string_not_equal(token, csrf);
   /* the cookie alone reads; a change needs the CSRF token too */
-  from("192.0.2.1");
+  fx_as_anon("192.0.2.1");
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 0, NULL, &e));
   assert_int_equal(fx.ctx.caller.role, MK_ROLE_CA_OPERATOR);
   assert_string_equal(fx.ctx.caller.ca_id, "ca_t_zj");
@@ -165,18 +94,18 @@ static void test_login_tokens(void **state) {
   assert_mk_fails(
       mk_svc_session_check(&fx.ctx, MK_SESSION_CA_OPERATOR, token, NULL, 0, NULL, &e), MK_EAUTH);
   /* the login is audited */
-  assert_int_equal(count("SELECT count(*) FROM audit_event WHERE action = $1",
-                         "ca_operator.console_login"),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT count(*) FROM audit_event WHERE action = $1", "ca_operator.console_login"),
+      1);
   /* the same answer for an unknown user, a wrong password, a disabled account */
-  from("192.0.2.1");
+  fx_as_anon("192.0.2.1");
   assert_mk_fails(try_login("nobody.here", PASSWORD, token, csrf), MK_EAUTH);
   assert_mk_fails(try_login("zj.reviewer", "wrong password 1", token, csrf), MK_EAUTH);
   assert_mk_fails(try_login("no such user at all!", PASSWORD, token, csrf), MK_EAUTH);
-  sql("UPDATE ca_operator SET disabled_at = '2026-11-30T00:00:00Z' WHERE username = $1",
-      "js.reviewer");
+  fx_sql("UPDATE ca_operator SET disabled_at = '2026-11-30T00:00:00Z' WHERE username = $1",
+         "js.reviewer");
   assert_mk_fails(try_login("js.reviewer", PASSWORD, token, csrf), MK_EAUTH);
-  sql("UPDATE ca_operator SET disabled_at = NULL WHERE username = $1", "js.reviewer");
+  fx_sql("UPDATE ca_operator SET disabled_at = NULL WHERE username = $1", "js.reviewer");
   assert_mk_ok(try_login("js.reviewer", PASSWORD, token, csrf));
 }
 
@@ -184,19 +113,19 @@ static void test_login_tokens(void **state) {
 static void test_shared_limit(void **state) {
   (void)state;
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
-  from("192.0.2.10");
+  fx_as_anon("192.0.2.10");
   for (int i = 0; i < MK_CA_LOGIN_FAILS_USER; i++)
     assert_mk_fails(i % 2 ? try_kind("zj.reviewer", "wrong password 1", token, NULL)
                           : try_login("zj.reviewer", "wrong password 1", token, csrf),
                     MK_EAUTH);
   /* now refused whatever the password, from any address, either way */
   assert_mk_fails(try_login("zj.reviewer", PASSWORD, token, csrf), MK_ERATE);
-  from("198.51.100.7");
+  fx_as_anon("198.51.100.7");
   assert_mk_fails(try_kind("zj.reviewer", PASSWORD, token, NULL), MK_ERATE);
   /* another username is not held up */
   assert_mk_ok(try_login("zj.second", PASSWORD, token, csrf));
   /* once the window has passed, the right password works again */
-  now_value += MK_CA_LOGIN_WINDOW + 1;
+  fx.clock += MK_CA_LOGIN_WINDOW + 1;
   assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf));
 }
 
@@ -204,23 +133,23 @@ static void test_csrf_renew(void **state) {
   (void)state;
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX], fresh[MK_SESSION_TOKEN_MAX];
   mk_err e = {0};
-  from("192.0.2.30");
+  fx_as_anon("192.0.2.30");
   assert_mk_ok(try_login("zj.reviewer", PASSWORD, token, csrf));
-  from("192.0.2.30");
+  fx_as_anon("192.0.2.30");
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 0, NULL, &e));
-  int64_t before = count("SELECT count(*) FROM audit_event WHERE action = $1",
-                         "ca_operator.console_csrf");
+  int64_t before =
+      fx_count("SELECT count(*) FROM audit_event WHERE action = $1", "ca_operator.console_csrf");
   assert_mk_ok(mk_svc_console_csrf_renew(&fx.ctx, fresh, &e));
   assert_string_not_equal(fresh, csrf);
-  assert_int_equal(count("SELECT count(*) FROM audit_event WHERE action = $1",
-                         "ca_operator.console_csrf"),
-                   before + 1);
+  assert_int_equal(
+      fx_count("SELECT count(*) FROM audit_event WHERE action = $1", "ca_operator.console_csrf"),
+      before + 1);
   /* the old token no longer authorises a change; the new one does */
   assert_mk_fails(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 1, csrf, &e),
                   MK_EPERM);
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 1, fresh, &e));
   /* nobody logged in, or a bearer session of mkey ca: no CSRF token */
-  from("192.0.2.30");
+  fx_as_anon("192.0.2.30");
   assert_mk_fails(mk_svc_console_csrf_renew(&fx.ctx, fresh, &e), MK_EAUTH);
   mk_db *db = NULL;
   char bearer[MK_SESSION_TOKEN_MAX];
@@ -244,7 +173,7 @@ static void test_csrf_renew(void **state) {
       mk_svc_session_check(&fx.ctx, MK_SESSION_CA_OPERATOR, bearer, NULL, 0, NULL, &e));
   assert_mk_fails(mk_svc_console_csrf_renew(&fx.ctx, fresh, &e), MK_EAUTH);
   /* an ended console session takes no new token */
-  from("192.0.2.30");
+  fx_as_anon("192.0.2.30");
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 0, NULL, &e));
   assert_mk_ok(mk_svc_session_end(&fx.ctx, &e));
   assert_mk_fails(mk_svc_console_csrf_renew(&fx.ctx, fresh, &e), MK_EAUTH);
@@ -257,11 +186,11 @@ static void test_whoami(void **state) {
   char token[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX];
   mk_err e = {0};
   json_t *out = NULL;
-  from("192.0.2.40");
+  fx_as_anon("192.0.2.40");
   assert_mk_fails(mk_svc_console_session(&fx.ctx, &out, &e), MK_EAUTH);
   assert_null(out);
   assert_mk_ok(try_login("js.reviewer", PASSWORD, token, csrf));
-  from("192.0.2.40");
+  fx_as_anon("192.0.2.40");
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, token, NULL, 0, NULL, &e));
   assert_mk_ok(mk_svc_console_session(&fx.ctx, &out, &e));
   assert_string_equal(json_string_value(json_object_get(out, "username")), "js.reviewer");
@@ -280,5 +209,5 @@ int main(void) {
       cmocka_unit_test_setup(test_csrf_renew, reset),
       cmocka_unit_test_setup(test_whoami, reset),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

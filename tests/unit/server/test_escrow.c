@@ -12,62 +12,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mk_test.h"
 #include "crypto/kek.h"
 #include "crypto/tp.h"
 #include "pki/kmc.h"
-#include "svc/svc.h"
+#include "svc_fixture.h"
 #include "util/enc.h"
-#include "util/json.h"
 
 #define BASE_URL "http://127.0.0.1:8080"
 #define ID_NUMBER "330402199003071237" /* INTEROP.md: valid GB 11643 check digit */
 #define USCC "91330402MA2B3C4D53"     /* INTEROP.md: valid GB 32100 check digit */
 
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
-} fx;
-
-static int64_t fixed_now(void) { return 1796000000; /* 2026-11-30 */ }
-
 static int setup(void **state) {
   (void)state;
   mk_err e = {0};
-  char path[128], url[160];
+  char path[128];
   mk_kek *kmc = NULL;
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-escrow-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
-    return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
+  if (fx_open("escrow", FX_KEK, 2) < 0)
     return -1;
   /* mkeyd makes DATA/kmc.kek at first start; the service only opens it. */
   snprintf(path, sizeof path, "%s/kmc.kek", fx.dir);
   if (mk_kek_file_open(path, 1, &kmc, &e) < 0)
     return -1;
   mk_kek_free(kmc);
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
   snprintf(fx.cfg.data_dir, sizeof fx.cfg.data_dir, "%s", fx.dir);
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = fixed_now};
   return mk_svc_ca_init(&fx.ctx, BASE_URL, &e) < 0 ? -1 : 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[128];
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx.dir);
-  return system(cmd) == 0 ? 0 : -1;
 }
 
 static char *public_pem(EVP_PKEY *k) {
@@ -108,17 +76,7 @@ static mk_tp_server *stored_share(const char *serial, const char *key_id, mk_tp_
 }
 
 static int64_t escrow_rows(const char *serial) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, "SELECT count(*) FROM ca_escrow WHERE serial = $1", &st, &e));
-  assert_mk_ok(mk_stmt_bind_text(st, 1, serial, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t c = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return c;
+  return fx_count("SELECT count(*) FROM ca_escrow WHERE serial = $1", serial);
 }
 
 /* Open an answer's device package with the transport private key. */
@@ -157,7 +115,7 @@ static int decrypts(X509 *cert, const mk_tp_device *d, const mk_tp_server *s) {
   ct = malloc(ctlen);
   assert_int_equal(EVP_PKEY_encrypt(c, ct, &ctlen, secret, sizeof secret - 1), 1);
   EVP_PKEY_CTX_free(c);
-  int rc = mk_tp_loop_decrypt(d, s, ct, ctlen, fixed_now(), &pt, &e);
+  int rc = mk_tp_loop_decrypt(d, s, ct, ctlen, fx.clock, &pt, &e);
   if (rc == 0) {
     assert_int_equal(pt.len, sizeof secret - 1);
     assert_memory_equal(pt.data, secret, pt.len);
@@ -273,5 +231,5 @@ int main(void) {
       cmocka_unit_test(test_rsa),
       cmocka_unit_test(test_refusals),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -2,147 +2,30 @@
  * CSRF, logout), passwords, masks, the audit hash chain (and its refusal
  * of a tampered row), attachment sniffing and visibility, CA operator
  * accounts, and the application engine's state machine with its messages. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "mk_test.h"
-#include "svc/svc.h"
-#include "util/json.h"
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
-} fx;
-
-static int64_t now_value = 1796000000; /* 2026-11-30 */
-static int64_t pinned_now(void) { return now_value; }
-
-/* Smallest valid images: a PNG signature with an IHDR chunk, a JPEG with
- * SOI ... EOI. */
-static const unsigned char png[] = {
-    0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a, '\n', 0,    0,    0,    13,   'I',  'H',
-    'D',  'R',  0,    0,    0,    1,    0,    0,    0,    1,    8,    6,    0,    0,
-    0,    0x1f, 0x15, 0xc4, 0x89, 0,    0,    0,    0,    'I',  'E',  'N',  'D',  0xae,
-    0x42, 0x60, 0x82};
-static const unsigned char jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 0xff, 0xd9};
-
-static void sql(const char *q, const char *a, const char *b, const char *c) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    assert_mk_ok(mk_stmt_bind_text(st, 1, a, &e));
-  if (b)
-    assert_mk_ok(mk_stmt_bind_text(st, 2, b, &e));
-  if (c)
-    assert_mk_ok(mk_stmt_bind_text(st, 3, c, &e));
-  assert_true(mk_stmt_step(st, &e) >= 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-}
-
-static int64_t count(const char *q, const char *a) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    assert_mk_ok(mk_stmt_bind_text(st, 1, a, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
-}
-
-static void as_account(const char *id) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_ACCOUNT;
-  snprintf(fx.ctx.caller.account_id, sizeof fx.ctx.caller.account_id, "%s", id);
-  fx.ctx.caller.remote = "127.0.0.1";
-  fx.ctx.caller.request_id = "req-test";
-}
-
-static void as_ca(const char *ca_id) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_CA_OPERATOR;
-  snprintf(fx.ctx.caller.ca_operator_id, sizeof fx.ctx.caller.ca_operator_id, "cop_test");
-  snprintf(fx.ctx.caller.ca_id, sizeof fx.ctx.caller.ca_id, "%s", ca_id);
-}
-
-static void as_operator(void) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_OPERATOR;
-}
-
-static int setup(void **state) {
-  (void)state;
-  mk_err e = {0};
-  char path[128], url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-fnd-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
-    return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
-    return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = pinned_now};
-  if (mk_svc_ca_init(&fx.ctx, "http://127.0.0.1:8080", &e) < 0)
-    return -1;
-  const char *ts = "2026-11-30T00:00:00Z";
-  sql("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, created_at) "
-      "VALUES ('plt_t', '测试交易平台', 'platform', '浙江', '嘉兴', 30750000, 120750000, $1)",
-      ts, NULL, NULL);
-  const char *accounts[] = {"acc_00000000000000000000000001", "acc_00000000000000000000000002",
-                            "acc_00000000000000000000000003"};
-  const char *phones[] = {"13800000001", "13800000002", "13800000003"};
-  for (int i = 0; i < 3; i++)
-    sql("INSERT INTO account(id, phone, created_at, updated_at) VALUES ($1, $2, $3, $3)",
-        accounts[i], phones[i], ts);
-  sql("INSERT INTO identity(account_id, name, id_number, method, verified_at) "
-      "VALUES ($1, '张三', '330402199003071237', 'cfca', $2)",
-      accounts[0], ts, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
-  return 0;
-}
+#include "svc_fixture.h"
 
 #define ACC1 "acc_00000000000000000000000001"
 #define ACC2 "acc_00000000000000000000000002"
 #define ACC3 "acc_00000000000000000000000003"
 #define DEV1 "dev_00000000000000000000000001"
 #define DEV2 "dev_00000000000000000000000002"
+
+static int setup(void **state) {
+  (void)state;
+  if (fx_open("fnd", FX_KEK | FX_CA, 2) < 0)
+    return -1;
+  fx_add_platform();
+  fx_add_account(ACC1, "13800000001");
+  fx_add_account(ACC2, "13800000002");
+  fx_add_account(ACC3, "13800000003");
+  fx_add_identity(ACC1, "张三", "330402199003071237");
+  return 0;
+}
 
 static void new_session(int kind, const char *subject, const char *dev, char *token, char *csrf) {
   mk_db *db = NULL;
@@ -158,11 +41,11 @@ static void test_sessions(void **state) {
   (void)state;
   mk_err e = {0};
   char tok[MK_SESSION_TOKEN_MAX], tok2[MK_SESSION_TOKEN_MAX];
-  as_account(ACC1);
+  fx_as_account(ACC1);
   new_session(MK_SESSION_ACCOUNT, ACC1, DEV1, tok, NULL);
   assert_int_equal(strlen(tok), 43); /* 32 bytes, base64url */
   /* only the hash is stored */
-  assert_int_equal(count("SELECT COUNT(*) FROM session WHERE token_sha256 = $1", tok), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM session WHERE token_sha256 = $1", tok), 0);
   memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_ACCOUNT, tok, DEV1, 0, NULL, &e));
   assert_int_equal(fx.ctx.caller.role, MK_ROLE_ACCOUNT);
@@ -191,10 +74,10 @@ static void test_sessions(void **state) {
   mk_db_rollback(db);
   mk_store_release(fx.store, db);
   /* expiry: 30 days */
-  now_value += MK_SESSION_TTL_ACCOUNT + 1;
+  fx.clock += MK_SESSION_TTL_ACCOUNT + 1;
   assert_mk_fails(mk_svc_session_check(&fx.ctx, MK_SESSION_ACCOUNT, tok, DEV1, 0, NULL, &e),
                   MK_EAUTH);
-  now_value -= MK_SESSION_TTL_ACCOUNT + 1;
+  fx.clock -= MK_SESSION_TTL_ACCOUNT + 1;
   /* logout ends this session only; end_account ends the others */
   new_session(MK_SESSION_ACCOUNT, ACC1, DEV2, tok2, NULL);
   assert_mk_ok(mk_svc_session_check(&fx.ctx, MK_SESSION_ACCOUNT, tok, DEV1, 0, NULL, &e));
@@ -228,11 +111,11 @@ static void test_passwords_and_operators(void **state) {
   assert_mk_fails(mk_svc_password_verify("$argon2i$bogus", "x", &e), MK_EAUTH);
 
   /* only the platform operator adds CA operators */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(mk_svc_ca_operator_add(&fx.ctx, "ca_sbx_zjca", "zj.reviewer", "review pass 1",
                                          &out, field, &e),
                   MK_EPERM);
-  as_operator();
+  fx_as_operator(NULL);
   assert_mk_fails(mk_svc_ca_operator_add(&fx.ctx, "ca_none", "zj.reviewer", "review pass 1", &out,
                                          field, &e),
                   MK_EINVAL);
@@ -276,14 +159,14 @@ static void test_passwords_and_operators(void **state) {
   assert_mk_fails(mk_svc_session_check(&fx.ctx, MK_SESSION_CA_OPERATOR, tok, NULL, 0, NULL, &e),
                   MK_EAUTH);
   /* a disabled operator is refused at once */
-  sql("UPDATE ca_operator SET disabled_at = '2026-11-30T00:00:00Z' WHERE username = $1",
-      "zj.reviewer", NULL, NULL);
+  fx_sql("UPDATE ca_operator SET disabled_at = '2026-11-30T00:00:00Z' WHERE username = $1",
+         "zj.reviewer");
   assert_mk_fails(mk_svc_session_check(&fx.ctx, MK_SESSION_CONSOLE, tok, NULL, 0, NULL, &e),
                   MK_EAUTH);
   assert_mk_fails(mk_svc_ca_operator_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.reviewer",
                                            "review pass 1", tok, NULL, &out, &e),
                   MK_EAUTH);
-  sql("UPDATE ca_operator SET disabled_at = NULL WHERE username = $1", "zj.reviewer", NULL, NULL);
+  fx_sql("UPDATE ca_operator SET disabled_at = NULL WHERE username = $1", "zj.reviewer");
 }
 
 static void test_masks(void **state) {
@@ -301,16 +184,6 @@ static void test_masks(void **state) {
   assert_string_equal(out, "");
 }
 
-static void upload(const char *acc, const unsigned char *d, size_t n, const char *type,
-                   char id[MK_ID_MAX]) {
-  mk_err e = {0};
-  json_t *out = NULL;
-  as_account(acc);
-  assert_mk_ok(mk_svc_attachment_put(&fx.ctx, type, d, n, &out, &e));
-  snprintf(id, MK_ID_MAX, "%s", json_string_value(json_object_get(out, "id")));
-  json_decref(out);
-}
-
 static void test_attachments(void **state) {
   (void)state;
   mk_err e = {0};
@@ -318,48 +191,47 @@ static void test_attachments(void **state) {
   unsigned char *data = NULL;
   size_t len = 0;
   char mt[16], id[MK_ID_MAX];
-  assert_string_equal(mk_svc_attachment_sniff(png, sizeof png), "image/png");
-  assert_string_equal(mk_svc_attachment_sniff(jpeg, sizeof jpeg), "image/jpeg");
+  assert_string_equal(mk_svc_attachment_sniff(fx_png, sizeof fx_png), "image/png");
+  assert_string_equal(mk_svc_attachment_sniff(fx_jpeg, sizeof fx_jpeg), "image/jpeg");
   assert_null(mk_svc_attachment_sniff((const unsigned char *)"GIF89a........................",
                                       30));
-  assert_null(mk_svc_attachment_sniff(jpeg, sizeof jpeg - 1)); /* no EOI */
-  assert_null(mk_svc_attachment_sniff(png, 20));
+  assert_null(mk_svc_attachment_sniff(fx_jpeg, sizeof fx_jpeg - 1)); /* no EOI */
+  assert_null(mk_svc_attachment_sniff(fx_png, 20));
   memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/png", png, sizeof png, &out, &e),
+  assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/png", fx_png, sizeof fx_png, &out, &e),
                   MK_EAUTH);
-  as_account(ACC1);
-  assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/jpeg", png, sizeof png, &out, &e),
+  fx_as_account(ACC1);
+  assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/jpeg", fx_png, sizeof fx_png, &out, &e),
                   MK_EINVAL);
-  assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/png", png, 0, &out, &e), MK_EINVAL);
+  assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/png", fx_png, 0, &out, &e), MK_EINVAL);
   assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "application/pdf",
                                         (const unsigned char *)"%PDF-1.7", 8, &out, &e),
                   MK_EINVAL);
   unsigned char *big = calloc(1, MK_ATTACHMENT_MAX + 1);
   assert_non_null(big);
-  memcpy(big, png, sizeof png);
+  memcpy(big, fx_png, sizeof fx_png);
   assert_mk_fails(mk_svc_attachment_put(&fx.ctx, "image/png", big, MK_ATTACHMENT_MAX + 1, &out,
                                         &e),
                   MK_ETOOBIG);
   free(big);
-  upload(ACC1, png, sizeof png, "image/png; charset=binary", id);
+  fx_upload(ACC1, fx_png, sizeof fx_png, "image/png; charset=binary", id);
   assert_mk_ok(mk_svc_attachment_get(&fx.ctx, id, &data, &len, mt, &e));
-  assert_int_equal(len, sizeof png);
-  assert_memory_equal(data, png, len);
+  assert_int_equal(len, sizeof fx_png);
+  assert_memory_equal(data, fx_png, len);
   assert_string_equal(mt, "image/png");
   free(data);
   /* nobody else sees it while no application carries it */
-  as_account(ACC2);
+  fx_as_account(ACC2);
   assert_mk_fails(mk_svc_attachment_get(&fx.ctx, id, &data, &len, mt, &e), MK_ENOTFOUND);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_fails(mk_svc_attachment_get(&fx.ctx, id, &data, &len, mt, &e), MK_ENOTFOUND);
 }
 
 /* A personal application of ACC1 to ca with a form; returns its id. */
 static int apply(const char *ca, int years, int with_form, char id[MK_ID_MAX], char *field) {
   mk_err e = {0};
-  mk_db *db = NULL;
   char att[MK_ID_MAX];
-  upload(ACC1, jpeg, sizeof jpeg, "image/jpeg", att);
+  fx_upload(ACC1, fx_jpeg, sizeof fx_jpeg, "image/jpeg", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
   json_t *data = json_pack("{s:s,s:s,s:s,s:s}", "note", "test", "legal_id_number",
                            "330402199003071237", "admin_phone", "13800009999", "card_number",
@@ -373,34 +245,21 @@ static int apply(const char *ca, int years, int with_form, char id[MK_ID_MAX], c
                   .attachment_ids = ids,
                   .attachment_roles = roles,
                   .nattachments = with_form ? 1 : 0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  int rc = mk_svc_app_create(&fx.ctx, db, &n, id, field, &e);
-  if (rc == 0)
-    assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db); /* rolls back on failure */
+  int rc = fx_app_create(&n, id, field, &e);
   json_decref(data);
   return rc;
 }
 
 static int transition(const char *id, int ev, const char *reason) {
   mk_err e = {0};
-  mk_db *db = NULL;
-  char field[MK_JSON_FIELD_MAX] = "";
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  int rc = mk_svc_app_transition(&fx.ctx, db, id, ev, reason, NULL, NULL, field, &e);
-  if (rc == 0)
-    assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
-  return rc;
+  return fx_app_transition(id, ev, reason, &e);
 }
 
 static const char *state_of(const char *id) {
   static char s[32];
   mk_err e = {0};
   json_t *o = NULL;
-  as_operator();
+  fx_as_operator(NULL);
   assert_mk_ok(mk_svc_app_get(&fx.ctx, id, &o, &e));
   snprintf(s, sizeof s, "%s", json_string_value(json_object_get(o, "state")));
   json_decref(o);
@@ -412,7 +271,7 @@ static void test_application_flow(void **state) {
   mk_err e = {0};
   char id[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
   json_t *o = NULL;
-  as_account(ACC1);
+  fx_as_account(ACC1);
   /* the CA's options and attachments are checked */
   assert_mk_fails(apply("ca_sbx_zjca", 9, 1, id, field), MK_EINVAL);
   assert_string_equal(field, "years");
@@ -420,21 +279,21 @@ static void test_application_flow(void **state) {
   assert_string_equal(field, "ca");
   assert_mk_fails(apply("ca_sbx_zjca", 1, 0, id, field), MK_EINVAL);
   assert_string_equal(field, "attachments.application_form");
-  int64_t apps = count("SELECT COUNT(*) FROM application", NULL);
+  int64_t apps = fx_count("SELECT COUNT(*) FROM application");
   assert_int_equal(apps, 0); /* failed creations left nothing behind */
 
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_ok(apply("ca_sbx_zjca", 1, 1, id, field));
   assert_string_equal(state_of(id), MK_APP_AWAITING_CA);
   /* the applicant cannot decide; another CA's operator cannot see it */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(transition(id, MK_APP_EV_CA_APPROVE, NULL), MK_EPERM);
-  as_account(ACC2);
+  fx_as_account(ACC2);
   assert_mk_fails(transition(id, MK_APP_EV_CANCEL, NULL), MK_ENOTFOUND);
-  as_ca("ca_sbx_jsca");
+  fx_as_ca("ca_sbx_jsca", "cop_test");
   assert_mk_fails(transition(id, MK_APP_EV_CA_APPROVE, NULL), MK_ENOTFOUND);
   /* the reviewing CA sees the form; a rejection needs a reason */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_ok(mk_svc_app_get(&fx.ctx, id, &o, &e));
   const char *att = json_string_value(json_object_get(json_array_get(json_object_get(o, "attachments"), 0), "id"));
   unsigned char *data = NULL;
@@ -449,29 +308,29 @@ static void test_application_flow(void **state) {
   assert_mk_fails(transition(id, MK_APP_EV_CA_REJECT, ""), MK_EINVAL);
   assert_mk_ok(transition(id, MK_APP_EV_CA_REJECT, "申请表照片不清晰"));
   assert_string_equal(state_of(id), MK_APP_CA_REJECTED);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
-                         "type = 'ca_rejected' AND title = '证书申领失败'",
-                         ACC1),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
+                            "type = 'ca_rejected' AND title = '证书申领失败'",
+                            ACC1),
                    1);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_fails(transition(id, MK_APP_EV_CA_APPROVE, NULL), MK_ECONFLICT);
   /* the applicant resubmits; the CA approves; payment is next */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_ok(transition(id, MK_APP_EV_RESUBMIT, NULL));
   assert_string_equal(state_of(id), MK_APP_AWAITING_CA);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(transition(id, MK_APP_EV_RESUBMIT, NULL), MK_ECONFLICT);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_ok(transition(id, MK_APP_EV_CA_APPROVE, NULL));
   assert_string_equal(state_of(id), MK_APP_AWAITING_PAYMENT);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
-                         "type = 'ca_approved' AND action = 'download'",
-                         ACC1),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
+                            "type = 'ca_approved' AND action = 'download'",
+                            ACC1),
                    1);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(transition(id, MK_APP_EV_CANCEL, NULL), MK_ECONFLICT);
   /* the history passes through every state of DESIGN.md */
-  as_operator();
+  fx_as_operator(NULL);
   assert_mk_ok(mk_svc_app_get(&fx.ctx, id, &o, &e));
   json_t *h = json_object_get(o, "history");
   const char *want[] = {"submitted",   MK_APP_AWAITING_CA, MK_APP_CA_REJECTED,
@@ -493,13 +352,13 @@ static void test_application_flow(void **state) {
   json_decref(o);
 
   /* automatic review approves at once */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_ok(apply("ca_sbx_ahca", 1, 1, id, field));
   assert_string_equal(state_of(id), MK_APP_AWAITING_PAYMENT);
   /* cancel while waiting */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_ok(apply("ca_sbx_zjca", 2, 1, id, field));
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_ok(transition(id, MK_APP_EV_CANCEL, NULL));
   assert_string_equal(state_of(id), MK_APP_CANCELLED);
 }
@@ -507,43 +366,38 @@ static void test_application_flow(void **state) {
 static void test_admin_step(void **state) {
   (void)state;
   mk_err e = {0};
-  mk_db *db = NULL;
   char id[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
   const char *ts = "2026-11-30T00:00:00Z";
-  sql("INSERT INTO enterprise(id, name, uscc, legal_name, legal_id_number, state, "
-      "admin_account_id, created_at, updated_at) VALUES ('ent_t', '嘉兴测试有限公司', "
-      "'91330402MA2B3C4D53', '张三', '330402199003071237', 'claimed', $1, $2, $2)",
-      ACC1, ts, NULL);
-  sql("INSERT INTO membership(id, enterprise_id, account_id, role, permissions, state, "
-      "created_at, updated_at) VALUES ('mbr_t', 'ent_t', $1, 'admin', '[]', 'active', $2, $2)",
-      ACC1, ts, NULL);
+  fx_sql("INSERT INTO enterprise(id, name, uscc, legal_name, legal_id_number, state, "
+         "admin_account_id, created_at, updated_at) VALUES ('ent_t', '嘉兴测试有限公司', "
+         "'91330402MA2B3C4D53', '张三', '330402199003071237', 'claimed', $1, $2, $2)",
+         ACC1, ts);
+  fx_sql("INSERT INTO membership(id, enterprise_id, account_id, role, permissions, state, "
+         "created_at, updated_at) VALUES ('mbr_t', 'ent_t', $1, 'admin', '[]', 'active', $2, $2)",
+         ACC1, ts);
   char att[MK_ID_MAX];
-  upload(ACC2, png, sizeof png, "image/png", att);
+  fx_upload(ACC2, fx_png, sizeof fx_png, "image/png", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
   mk_app_new n = {.kind = "enterprise_join", .account_id = ACC2, .enterprise_id = "ent_t",
                   .platform_id = "plt_t", .ca_id = "ca_sbx_zjca", .years = 1,
                   .needs_admin = 1, .attachment_ids = ids, .attachment_roles = roles,
                   .nattachments = 1};
-  as_account(ACC2);
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  fx_as_account(ACC2);
+  assert_mk_ok(fx_app_create(&n, id, field, &e));
   assert_string_equal(state_of(id), MK_APP_AWAITING_ADMIN);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
-                         "type = 'admin_review' AND title = '加入企业申领'",
-                         ACC1),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
+                            "type = 'admin_review' AND title = '加入企业申领'",
+                            ACC1),
                    1);
   /* the CA does not see it yet; the applicant and a stranger cannot decide */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_fails(transition(id, MK_APP_EV_CA_APPROVE, NULL), MK_ENOTFOUND);
-  as_account(ACC2);
+  fx_as_account(ACC2);
   assert_mk_fails(transition(id, MK_APP_EV_ADMIN_APPROVE, NULL), MK_EPERM);
-  as_account(ACC3);
+  fx_as_account(ACC3);
   assert_mk_fails(transition(id, MK_APP_EV_ADMIN_APPROVE, NULL), MK_ENOTFOUND);
   /* the admin sees the attachment and agrees: on to the CA */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   unsigned char *data = NULL;
   size_t len = 0;
   char mt[16];
@@ -551,51 +405,43 @@ static void test_admin_step(void **state) {
   free(data);
   assert_mk_ok(transition(id, MK_APP_EV_ADMIN_APPROVE, NULL));
   assert_string_equal(state_of(id), MK_APP_AWAITING_CA);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(transition(id, MK_APP_EV_ADMIN_REJECT, "不同意"), MK_ECONFLICT);
   /* a second request, refused by the admin with a reason */
-  as_account(ACC2);
-  upload(ACC2, png, sizeof png, "image/png", att);
-  as_account(ACC2);
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
-  as_account(ACC1);
+  fx_as_account(ACC2);
+  fx_upload(ACC2, fx_png, sizeof fx_png, "image/png", att);
+  fx_as_account(ACC2);
+  assert_mk_ok(fx_app_create(&n, id, field, &e));
+  fx_as_account(ACC1);
   assert_mk_ok(transition(id, MK_APP_EV_ADMIN_REJECT, "非本公司员工"));
   assert_string_equal(state_of(id), MK_APP_ADMIN_REJECTED);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
-                         "type = 'admin_rejected'",
-                         ACC2),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND "
+                            "type = 'admin_rejected'",
+                            ACC2),
                    1);
 
   /* A claim of the enterprise by someone else is not the admin's to read:
    * the admin sees only the kinds it decides (joins, staff requests). */
   char claim_att[MK_ID_MAX], claim[MK_ID_MAX];
-  upload(ACC3, png, sizeof png, "image/png", claim_att);
+  fx_upload(ACC3, fx_png, sizeof fx_png, "image/png", claim_att);
   const char *cids[] = {claim_att}, *croles[] = {"application_form"};
   json_t *cdata = json_pack("{s:s,s:s}", "name", "嘉兴测试有限公司", "note", "first claim");
   mk_app_new c = {.kind = "enterprise_claim", .account_id = ACC3, .enterprise_id = "ent_t",
                   .platform_id = "plt_t", .ca_id = "ca_sbx_zjca", .years = 1, .data = cdata,
                   .attachment_ids = cids, .attachment_roles = croles, .nattachments = 1};
-  as_account(ACC3);
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &c, claim, field, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  fx_as_account(ACC3);
+  assert_mk_ok(fx_app_create(&c, claim, field, &e));
   json_decref(cdata);
   json_t *o = NULL;
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(mk_svc_app_get(&fx.ctx, claim, &o, &e), MK_ENOTFOUND);
   assert_mk_fails(mk_svc_attachment_get(&fx.ctx, claim_att, &data, &len, mt, &e), MK_ENOTFOUND);
 
   /* A resubmission corrects only what the kind allows: a claim's
    * registered details, not the rest of its data. */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_ok(transition(claim, MK_APP_EV_CA_REJECT, "名称有误"));
-  as_account(ACC3);
+  fx_as_account(ACC3);
   json_t *b = json_pack("{s:{s:s}}", "changes", "note", "edited");
   assert_mk_fails(mk_svc_app_act(&fx.ctx, claim, MK_APP_EV_RESUBMIT, NULL, b, &o, field, &e),
                   MK_EINVAL);
@@ -613,18 +459,18 @@ static void test_audit_chain(void **state) {
   (void)state;
   mk_err e = {0};
   int64_t n = 0;
-  as_operator();
+  fx_as_operator(NULL);
   assert_mk_ok(mk_svc_audit_verify(&fx.ctx, &n, &e));
   assert_true(n > 10); /* every step above wrote one */
   /* the applicant's events are findable */
-  assert_true(count("SELECT COUNT(*) FROM audit_event WHERE account_id = $1 AND "
-                    "action = 'application.submit'",
-                    ACC1) >= 3);
+  assert_true(fx_count("SELECT COUNT(*) FROM audit_event WHERE account_id = $1 AND "
+                       "action = 'application.submit'",
+                       ACC1) >= 3);
   /* an altered detail, then a removed event, are found */
-  sql("UPDATE audit_event SET detail = '{\"kind\":\"forged\"}' WHERE seq = 3", NULL, NULL, NULL);
+  fx_sql("UPDATE audit_event SET detail = '{\"kind\":\"forged\"}' WHERE seq = 3");
   assert_mk_fails(mk_svc_audit_verify(&fx.ctx, &n, &e), MK_ECRYPTO);
   assert_non_null(strstr(e.msg, "event 3 was altered"));
-  sql("DELETE FROM audit_event WHERE seq = 3", NULL, NULL, NULL);
+  fx_sql("DELETE FROM audit_event WHERE seq = 3");
   assert_mk_fails(mk_svc_audit_verify(&fx.ctx, &n, &e), MK_ECRYPTO);
   assert_non_null(strstr(e.msg, "event 3 is missing"));
 }
@@ -636,5 +482,5 @@ int main(void) {
       cmocka_unit_test(test_application_flow), cmocka_unit_test(test_admin_step),
       cmocka_unit_test(test_audit_chain),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

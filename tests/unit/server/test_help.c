@@ -3,58 +3,18 @@
  * FTS syntax quoted), the bounds on q, the article list and pages, and the
  * 智能客服 answerer measured on 20 questions people ask, each of which must
  * find its article in the top 3 (the hit rate is printed). */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "mk_test.h"
-#include "svc/svc.h"
-#include "util/json.h"
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_svc_ctx ctx;
-} fx;
-
-static int64_t fixed_now(void) { return 1796000000; }
+#include "svc_fixture.h"
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  char url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-help-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
+  if (fx_open("help", 0, 2) < 0)
     return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
   snprintf(fx.cfg.service_phone, sizeof fx.cfg.service_phone, "400-000-1234");
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .cfg = &fx.cfg, .now = fixed_now};
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mk_store_close(fx.store);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
   return 0;
 }
 
@@ -323,5 +283,5 @@ int main(void) {
       cmocka_unit_test(test_search_is_not_fts_syntax),
       cmocka_unit_test(test_index_follows_articles),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

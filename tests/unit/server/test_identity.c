@@ -6,7 +6,6 @@
  * http provider against a gateway served by libmicrohttpd in this test,
  * masking in every output and audit detail, the platform registry and
  * nearest search, and GET /v1/me's next step, roles and shortcuts. */
-#include <dirent.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mk_test.h"
 #include "providers/realname.h"
-#include "svc/svc.h"
+#include "svc_fixture.h"
 #include "util/file.h"
-#include "util/json.h"
 
 /* INTEROP.md: valid GB 11643 check digits. */
 #define ID1 "330402199003071237"
@@ -33,63 +30,21 @@
 #define CARD "6222021000123456781"      /* INTEROP.md: Luhn-valid */
 #define CARD_PHONE "13812345678"
 
-static int64_t now_v = 1796000000; /* 2026-11-30 */
-static int64_t clock_now(void) { return now_v; }
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_svc_ctx ctx;
+/* The accounts setup makes. */
+static struct {
   char a[MK_ID_MAX], b[MK_ID_MAX], c[MK_ID_MAX], d[MK_ID_MAX], r[MK_ID_MAX], h[MK_ID_MAX];
-} fx;
+} people;
 
 static void make_account(const char *phone, char id[MK_ID_MAX]) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
   mk_err e = {0};
   assert_mk_ok(mk_id_new(id, "acc", &e));
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db,
-                             "INSERT INTO account(id, phone, created_at, updated_at) VALUES ($1, "
-                             "$2, '2026-11-30T00:00:00Z', '2026-11-30T00:00:00Z')",
-                             &st, &e));
-  assert_mk_ok(mk_stmt_bind_text(st, 1, id, &e));
-  assert_mk_ok(mk_stmt_bind_text(st, 2, phone, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
+  fx_add_account(id, phone);
 }
 
 static void as(const char *account_id) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_ACCOUNT;
-  snprintf(fx.ctx.caller.account_id, sizeof fx.ctx.caller.account_id, "%s", account_id);
+  fx_as_account(account_id);
   snprintf(fx.ctx.caller.device_id, sizeof fx.ctx.caller.device_id, "dev_test");
   fx.ctx.caller.request_id = "req_test";
-  fx.ctx.caller.remote = "127.0.0.1";
-}
-
-static void exec_sql(const char *sql) {
-  mk_db *db = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  if (mk_db_exec(db, sql, &e) != 0)
-    fail_msg("%s: %s", sql, e.msg);
-  mk_store_release(fx.store, db);
-}
-
-static int64_t count(const char *sql) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, sql, &st, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
 }
 
 /* Result of one svc call with a body. */
@@ -130,43 +85,15 @@ static void expect_field(res r, int code, const char *field) {
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  char url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-idn-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
+  if (fx_open("idn", 0, 2) < 0)
     return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
   snprintf(fx.cfg.public_url, sizeof fx.cfg.public_url, "http://127.0.0.1:8080");
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .cfg = &fx.cfg, .now = clock_now};
-  make_account("13800000001", fx.a);
-  make_account("13800000002", fx.b);
-  make_account("13800000003", fx.c);
-  make_account("13800000004", fx.d);
-  make_account("13800000005", fx.r);
-  make_account("13800000006", fx.h);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mk_store_close(fx.store);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
+  make_account("13800000001", people.a);
+  make_account("13800000002", people.b);
+  make_account("13800000003", people.c);
+  make_account("13800000004", people.d);
+  make_account("13800000005", people.r);
+  make_account("13800000006", people.h);
   return 0;
 }
 
@@ -229,7 +156,7 @@ static void test_sandbox_rules(void **state) {
 
 static void test_validators_name_fields(void **state) {
   (void)state;
-  as(fx.a);
+  as(people.a);
   expect_field(call(mk_svc_realname_verify, json_pack("{s:s}", "name", "张三")), MK_EINVAL, "method");
   expect_field(call(mk_svc_realname_verify, json_pack("{s:s,s:s,s:s}", "method", "face", "name",
                                                       "张三", "id_number", ID1)),
@@ -265,8 +192,8 @@ static void test_validators_name_fields(void **state) {
                                                       "x")),
                MK_EINVAL, "extra");
   /* Nothing reached a provider: no attempt, no identity. */
-  assert_int_equal(count("SELECT COUNT(*) FROM identity_attempt"), 0);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity"), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity_attempt"), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity"), 0);
   /* Anonymous callers are refused before anything else. */
   memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
   res r = call(mk_svc_realname_verify, cfca("张三", ID1));
@@ -284,7 +211,7 @@ static int contains(const json_t *v, const char *needle) {
 
 static void test_verify_cfca(void **state) {
   (void)state;
-  as(fx.a);
+  as(people.a);
   res r = call(mk_svc_realname_verify, cfca("张三", ID1));
   if (r.rc != 0)
     fail_msg("verify: %s", r.e.msg);
@@ -295,9 +222,10 @@ static void test_verify_cfca(void **state) {
                       "2026-11-30T00:53:20Z");
   assert_false(contains(r.out, ID1));
   json_decref(r.out);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity WHERE id_number = '" ID1 "'"), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity_attempt WHERE outcome = 'match'"), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.verify'"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity WHERE id_number = '" ID1 "'"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity_attempt WHERE outcome = 'match'"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.verify'"),
+                   1);
   /* Stored once: a second verification is the re-verification's job. */
   r = call(mk_svc_realname_verify, cfca("张三", ID1));
   assert_int_equal(r.rc, MK_ECONFLICT);
@@ -308,28 +236,29 @@ static void test_verify_cfca(void **state) {
   assert_mk_ok(mk_svc_realname_get(&fx.ctx, &out, &e));
   assert_string_equal(json_string_value(json_object_get(out, "id_number")), "330402********1237");
   json_decref(out);
-  as(fx.b);
+  as(people.b);
   assert_mk_fails(mk_svc_realname_get(&fx.ctx, &out, &e), MK_ENOTFOUND);
 }
 
 static void test_refused_and_duplicate(void **state) {
   (void)state;
-  as(fx.b);
+  as(people.b);
   res r = call(mk_svc_realname_verify, cfca(MK_REALNAME_SANDBOX_REFUSED_NAME, ID2));
   assert_int_equal(r.rc, MK_EPERM);
   assert_string_equal(r.ptype, "/problems/identity-refused");
   assert_non_null(strstr(r.e.msg, "姓名与身份证号不一致"));
   r = call(mk_svc_realname_verify, cfca("李四", ID_REFUSED));
   assert_int_equal(r.rc, MK_EPERM);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity"), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.refused'"), 2);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.refused'"),
+                   2);
   /* A's ID number on B: the provider agrees (sandbox), the store refuses. */
   r = call(mk_svc_realname_verify, cfca("张三", ID1));
   assert_int_equal(r.rc, MK_ECONFLICT);
   assert_string_equal(r.field, "id_number");
   assert_non_null(strstr(r.e.msg, "another account"));
-  assert_int_equal(count("SELECT COUNT(*) FROM identity"), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.duplicate'"),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.duplicate'"),
                    1);
   /* A lower-case check character is folded before the check. */
   r = call(mk_svc_realname_verify, cfca("李四", "11010519491231002x"));
@@ -337,12 +266,12 @@ static void test_refused_and_duplicate(void **state) {
     fail_msg("lower-case x: %s", r.e.msg);
   assert_string_equal(json_string_value(json_object_get(r.out, "id_number")), "110105********002X");
   json_decref(r.out);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity WHERE id_number = '" ID5 "'"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity WHERE id_number = '" ID5 "'"), 1);
 }
 
 static void test_verify_bankcard(void **state) {
   (void)state;
-  as(fx.c);
+  as(people.c);
   res r = call(mk_svc_realname_verify,
                bankcard("王五", ID2, CARD, MK_REALNAME_SANDBOX_REFUSED_PHONE));
   assert_int_equal(r.rc, MK_EPERM);
@@ -356,9 +285,9 @@ static void test_verify_bankcard(void **state) {
   json_decref(r.out);
   /* The audit trail has the masked card, never the number. */
   assert_int_equal(
-      count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%6222***********6781%'"), 2);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%" CARD "%' OR "
-                         "detail LIKE '%" ID1 "%' OR detail LIKE '%" ID2 "%'"),
+      fx_count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%6222***********6781%'"), 2);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%" CARD "%' OR "
+                            "detail LIKE '%" ID1 "%' OR detail LIKE '%" ID2 "%'"),
                    0);
 }
 
@@ -393,7 +322,7 @@ static json_t *alipay(const char *fid) {
 
 static void test_verify_alipay(void **state) {
   (void)state;
-  as(fx.d);
+  as(people.d);
   mk_err e = {0};
   json_t *out = NULL;
   /* Refused name: no session at all. */
@@ -431,10 +360,10 @@ static void test_verify_alipay(void **state) {
                               "赵七")),
                MK_EINVAL, "name");
   /* Another account cannot use it. */
-  as(fx.h);
+  as(people.h);
   expect_field(call(mk_svc_realname_verify, alipay(f2)), MK_EINVAL, "face_session_id");
   assert_mk_fails(mk_svc_realname_face_get(&fx.ctx, f2, &out, &e), MK_ENOTFOUND);
-  as(fx.d);
+  as(people.d);
   r = call(mk_svc_realname_verify, alipay(f2));
   if (r.rc != 0)
     fail_msg("alipay: %s", r.e.msg);
@@ -446,17 +375,17 @@ static void test_verify_alipay(void **state) {
   json_decref(out);
 
   /* Expiry: a session older than MK_FACE_SESSION_TTL is refused. */
-  as(fx.h);
+  as(people.h);
   char *f3 = face_start("孙八", ID4);
   assert_mk_ok(face_result(f3, "pass"));
-  now_v += MK_FACE_SESSION_TTL + 1;
+  fx.clock += MK_FACE_SESSION_TTL + 1;
   r = call(mk_svc_realname_verify, alipay(f3));
   assert_int_equal(r.rc, MK_EEXPIRED);
   assert_mk_ok(mk_svc_realname_face_get(&fx.ctx, f3, &out, &e));
   assert_string_equal(json_string_value(json_object_get(out, "state")), "expired");
   json_decref(out);
   char *f4 = face_start("孙八", ID4);
-  now_v += MK_FACE_SESSION_TTL + 1;
+  fx.clock += MK_FACE_SESSION_TTL + 1;
   assert_mk_fails(face_result(f4, "pass"), MK_ECONFLICT);
   /* Outside sandbox mode the sandbox endpoint does not exist. */
   fx.cfg.sandbox = 0;
@@ -475,7 +404,7 @@ static void test_reverify(void **state) {
   (void)state;
   mk_err e = {0};
   mk_db *db = NULL;
-  as(fx.a); /* verified by CFCA as 张三 / ID1 */
+  as(people.a); /* verified by CFCA as 张三 / ID1 */
   res r = call(mk_svc_realname_reverify, cfca("张三", ID1));
   if (r.rc != 0)
     fail_msg("reverify: %s", r.e.msg);
@@ -489,23 +418,23 @@ static void test_reverify(void **state) {
   assert_int_equal(r.rc, 0);
   json_decref(r.out);
   /* Someone else's data: refused before any provider, counted. */
-  int64_t before = count("SELECT COUNT(*) FROM identity_attempt");
+  int64_t before = fx_count("SELECT COUNT(*) FROM identity_attempt");
   r = call(mk_svc_realname_reverify, cfca("张三", ID2));
   assert_int_equal(r.rc, MK_EPERM);
   assert_string_equal(r.ptype, "/problems/identity-mismatch");
   r = call(mk_svc_realname_reverify, cfca("张叁", ID1));
   assert_int_equal(r.rc, MK_EPERM);
   assert_string_equal(r.ptype, "/problems/identity-mismatch");
-  assert_int_equal(count("SELECT COUNT(*) FROM identity_attempt"), before + 2);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity_attempt"), before + 2);
   assert_int_equal(
-      count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.reverify_mismatch'"), 2);
+      fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'identity.reverify_mismatch'"), 2);
   /* A never-verified account has nothing to match. */
-  as(fx.r);
+  as(people.r);
   r = call(mk_svc_realname_reverify, cfca("周九", ID4));
   assert_int_equal(r.rc, MK_ECONFLICT);
 
   /* Recovery consumes a verification once, only its owner's, only fresh. */
-  as(fx.a);
+  as(people.a);
   assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
   assert_mk_ok(mk_db_begin(db, &e));
   assert_mk_ok(mk_svc_realname_consume(&fx.ctx, db, vid, 3600, &e));
@@ -517,19 +446,19 @@ static void test_reverify(void **state) {
   assert_int_equal(r.rc, 0);
   snprintf(vid, sizeof vid, "%s", json_string_value(json_object_get(r.out, "verification_id")));
   json_decref(r.out);
-  as(fx.b);
+  as(people.b);
   assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
   assert_mk_ok(mk_db_begin(db, &e));
   assert_mk_fails(mk_svc_realname_consume(&fx.ctx, db, vid, 3600, &e), MK_EPERM);
-  as(fx.a);
-  now_v += 3601;
+  as(people.a);
+  fx.clock += 3601;
   assert_mk_fails(mk_svc_realname_consume(&fx.ctx, db, vid, 3600, &e), MK_EPERM);
   mk_db_rollback(db);
   mk_store_release(fx.store, db);
 
   /* Alipay re-verification: the face session's person must be the stored
    * one (赵六 / ID3 for account d). */
-  as(fx.d);
+  as(people.d);
   char *f = face_start("赵六", ID3);
   assert_mk_ok(face_result(f, "pass"));
   r = call(mk_svc_realname_reverify, alipay(f));
@@ -550,9 +479,10 @@ static void test_reverify(void **state) {
 
 static void test_rate_limit(void **state) {
   (void)state;
-  as(fx.r);
-  int64_t used = count("SELECT COUNT(*) FROM identity_attempt WHERE account_id IN (SELECT id FROM "
-                       "account WHERE phone = '13800000005')");
+  as(people.r);
+  int64_t used =
+      fx_count("SELECT COUNT(*) FROM identity_attempt WHERE account_id IN (SELECT id FROM "
+               "account WHERE phone = '13800000005')");
   for (int64_t i = used; i < MK_REALNAME_ATTEMPTS_MAX; i++) {
     res r = call(mk_svc_realname_verify, cfca(MK_REALNAME_SANDBOX_REFUSED_NAME, ID4));
     assert_int_equal(r.rc, MK_EPERM);
@@ -562,12 +492,12 @@ static void test_rate_limit(void **state) {
   r = call(mk_svc_realname_face_start, json_pack("{s:s,s:s}", "name", "周九", "id_number", ID4));
   assert_int_equal(r.rc, MK_ERATE);
   /* Other accounts are not affected. */
-  as(fx.h);
+  as(people.h);
   r = call(mk_svc_realname_verify, cfca(MK_REALNAME_SANDBOX_REFUSED_NAME, ID4));
   assert_int_equal(r.rc, MK_EPERM);
   /* The window passes. */
-  as(fx.r);
-  now_v += MK_REALNAME_ATTEMPT_WINDOW;
+  as(people.r);
+  fx.clock += MK_REALNAME_ATTEMPT_WINDOW;
   r = call(mk_svc_realname_verify, cfca("周九", ID4));
   if (r.rc != 0)
     fail_msg("after the window: %s", r.e.msg);
@@ -737,11 +667,11 @@ static void test_http_provider(void **state) {
   json_decref(r.out);
   /* A wrong token: the gateway's 401 is an upstream failure (502). */
   assert_mk_ok(mk_file_write_private(tok, "wrong", 5, 0, &e));
-  as(fx.h);
+  as(people.h);
   r = call(mk_svc_realname_verify, cfca("周九", ID5));
   assert_int_equal(r.rc, MK_EPROTO);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity_attempt WHERE outcome = 'error'"), 2);
-  assert_int_equal(count("SELECT COUNT(*) FROM identity WHERE id_number = '" ID6 "'"), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity_attempt WHERE outcome = 'error'"), 2);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM identity WHERE id_number = '" ID6 "'"), 0);
   fx.ctx.cfg = saved;
   MHD_stop_daemon(d);
 
@@ -905,7 +835,7 @@ static void test_select_platform(void **state) {
   json_t *out = NULL, *b = NULL;
   char field[MK_JSON_FIELD_MAX] = "";
   mk_err e = {0};
-  as(fx.b);
+  as(people.b);
   b = json_pack("{s:s}", "platform_id", "plt_nowhere");
   assert_mk_fails(mk_svc_platform_select(&fx.ctx, b, &out, field, &e), MK_EINVAL);
   assert_string_equal(field, "platform_id");
@@ -917,8 +847,10 @@ static void test_select_platform(void **state) {
       json_string_value(json_object_get(json_object_get(out, "platform"), "name")),
       "长三角CA互认平台");
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM account WHERE platform_id = 'plt_csj_alliance'"), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.platform'"), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM account WHERE platform_id = 'plt_csj_alliance'"),
+                   1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'account.platform'"),
+                   1);
   assert_mk_ok(mk_svc_me_get(&fx.ctx, &out, &e));
   assert_string_equal(
       json_string_value(json_object_get(json_object_get(out, "platform"), "id")),
@@ -951,7 +883,7 @@ static void app_row(const char *id, const char *account, const char *state) {
            "updated_at) VALUES ('%s', 'personal', '%s', '%s', '{}', 1, '2026-11-30T00:00:00Z', "
            "'2026-11-30T00:00:00Z')",
            id, state, account);
-  exec_sql(sql);
+  fx_exec(sql);
 }
 
 static void test_me(void **state) {
@@ -1005,7 +937,7 @@ static void test_me(void **state) {
   assert_string_equal(json_string_value(json_object_get(out, "next_step_application_id")), ready);
   json_decref(out);
   snprintf(sql, sizeof sql, "UPDATE application SET state = 'issued' WHERE account_id = '%s'", acc);
-  exec_sql(sql);
+  fx_exec(sql);
   assert_string_equal(next_step_of(acc), "null");
 
   /* Roles from memberships; unread messages counted. */
@@ -1021,7 +953,7 @@ static void test_me(void **state) {
            "VALUES ('msg_t1', '%s', 1, 't', 't', '', 'x', NULL), ('msg_t2', '%s', 2, 't', 't', "
            "'', 'x', NULL), ('msg_t3', '%s', 3, 't', 't', '', 'x', 'x')",
            acc, acc, acc, acc, acc);
-  exec_sql(sql);
+  fx_exec(sql);
   assert_mk_ok(mk_svc_me_get(&fx.ctx, &out, &e));
   assert_int_equal(json_integer_value(json_object_get(out, "unread_messages")), 2);
   json_t *roles = json_object_get(out, "roles");
@@ -1035,7 +967,7 @@ static void test_me(void **state) {
                       "staff");
   json_decref(out);
   /* A removed membership no longer counts. */
-  exec_sql("UPDATE membership SET state = 'removed' WHERE id = 'mbr_t2'");
+  fx_exec("UPDATE membership SET state = 'removed' WHERE id = 'mbr_t2'");
   assert_mk_ok(mk_svc_me_get(&fx.ctx, &out, &e));
   assert_int_equal(json_array_size(json_object_get(out, "roles")), 2);
   json_decref(out);
@@ -1048,7 +980,7 @@ static void test_shortcuts(void **state) {
   json_t *out = NULL;
   char field[MK_JSON_FIELD_MAX] = "";
   mk_err e = {0};
-  as(fx.c);
+  as(people.c);
   assert_mk_ok(mk_svc_me_shortcuts_get(&fx.ctx, &out, &e));
   assert_int_equal(json_array_size(json_object_get(out, "items")), 4);
   assert_int_equal(json_array_size(json_object_get(out, "catalogue")), 14);
@@ -1078,7 +1010,7 @@ static void test_shortcuts(void **state) {
   assert_int_equal(json_array_size(json_object_get(out, "shortcuts")), 3);
   json_decref(out);
   /* Per account: another one still has the default. */
-  as(fx.b);
+  as(people.b);
   assert_mk_ok(mk_svc_me_shortcuts_get(&fx.ctx, &out, &e));
   assert_int_equal(json_array_size(json_object_get(out, "items")), 4);
   json_decref(out);
@@ -1091,9 +1023,9 @@ static void test_audit_chain(void **state) {
   assert_mk_ok(mk_svc_audit_verify(&fx.ctx, &n, &e));
   assert_true(n > 20);
   /* No full ID or card number anywhere in the audit trail. */
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%" ID1 "%' OR "
-                         "detail LIKE '%" ID3 "%' OR detail LIKE '%" ID4 "%' OR detail LIKE '%" CARD
-                         "%'"),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%" ID1 "%' OR "
+                            "detail LIKE '%" ID3 "%' OR detail LIKE '%" ID4
+                            "%' OR detail LIKE '%" CARD "%'"),
                    0);
 }
 
@@ -1116,5 +1048,5 @@ int main(void) {
       cmocka_unit_test(test_shortcuts),
       cmocka_unit_test(test_audit_chain),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -7,15 +7,12 @@
  * state, staff doing an admin's work and another enterprise's admin. Every
  * caller is an account session made with mk_svc_session_create and checked
  * with mk_svc_session_check, as the HTTP layer does. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "mk_test.h"
-#include "svc/svc.h"
-#include "util/json.h"
+#include "svc_fixture.h"
 #include "util/time.h"
 
 /* GB 11643 ID numbers and GB 32100 credit codes with valid check
@@ -31,44 +28,13 @@
 #define USCC_5 "91330100MA27XL0K2M"
 #define USCC_6 "91330100MA27XL0K3Q"
 
-static int64_t clock_now = 1796000000; /* 2026-11-30 */
-static int64_t fixed_now(void) { return clock_now; }
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
+/* The images the tests upload (tests/data), read once. */
+static struct {
   unsigned char *png, *jpg;
   size_t png_len, jpg_len;
-} fx;
+} img;
 
 /* ---- fixture ------------------------------------------------------------- */
-
-static void exec_sql(const char *sql) {
-  mk_db *db = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  if (mk_db_exec(db, sql, &e) != 0)
-    fail_msg("%s: %s", sql, e.msg);
-  mk_store_release(fx.store, db);
-}
-
-static int64_t count(const char *sql, const char *arg) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_prepare(db, sql, &st, &e));
-  if (arg != NULL)
-    assert_mk_ok(mk_stmt_bind_text(st, 1, arg, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
-}
 
 /* The text of the first column of sql's first row (arg binds $1). */
 static char *text_of(const char *sql, const char *arg) {
@@ -111,77 +77,38 @@ static const char *ca_profile(const char *review, const char *extra) {
 }
 
 static void add_ca(const char *id, const char *review, const char *extra) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  mk_err e = {0};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(
-      mk_db_prepare(db,
-                    "INSERT INTO ca(id, name, adapter, key_type, profile, origin, base_url, "
-                    "crl_number, created_at, updated_at) VALUES ($1, $1, 'builtin', "
-                    "'sm2', $2, 'sandbox', 'http://127.0.0.1', 1, '2026-01-01T00:00:00Z', "
-                    "'2026-01-01T00:00:00Z')",
-                    &st, &e));
-  assert_mk_ok(mk_stmt_bind_text(st, 1, id, &e));
-  assert_mk_ok(mk_stmt_bind_text(st, 2, ca_profile(review, extra), &e));
-  assert_int_equal(mk_stmt_step(st, &e), 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
+  fx_sql("INSERT INTO ca(id, name, adapter, key_type, profile, origin, base_url, crl_number, "
+         "created_at, updated_at) VALUES ($1, $1, 'builtin', 'sm2', $2, 'sandbox', "
+         "'http://127.0.0.1', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+         id, ca_profile(review, extra));
 }
 
 static int setup(void **state) {
   (void)state;
-  mk_err e = {0};
-  char path[128], url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-org-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
+  if (fx_open("org", FX_KEK, 2) < 0)
     return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
-    return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 2};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = fixed_now};
   /* Review policies as the sandbox CAs have them (docs/api.md). */
   add_ca("ca_sbx_zjca", "manual", "");
   add_ca("ca_sbx_jsca", "manual", ",{\"id\":\"business_license\",\"name\":\"营业执照副本\"}");
   add_ca("ca_sbx_ahca", "auto", ",{\"id\":\"power_of_attorney\",\"name\":\"授权委托书\"}");
-  exec_sql("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, created_at) "
-           "VALUES ('plt_csj_alliance', '长三角CA互认平台', 'alliance', '长三角', '长三角', "
-           "31230000, 121470000, '2026-01-01T00:00:00Z') ON CONFLICT (id) DO NOTHING");
-  exec_sql("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, alliance_id, "
-           "created_at) VALUES ('plt_jiaxing', '嘉兴市公共资源交易平台', 'platform', '浙江省', "
-           "'嘉兴市', 30750000, 120760000, 'plt_csj_alliance', '2026-01-01T00:00:00Z'), "
-           "('plt_nantong', '南通市公共资源交易平台', 'platform', '江苏省', '南通市', 31980000, "
-           "120890000, 'plt_csj_alliance', '2026-01-01T00:00:00Z') ON CONFLICT (id) DO NOTHING");
-  fx.png = read_fixture("form.png", &fx.png_len);
-  fx.jpg = read_fixture("license.jpg", &fx.jpg_len);
+  fx_exec("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, created_at) "
+          "VALUES ('plt_csj_alliance', '长三角CA互认平台', 'alliance', '长三角', '长三角', "
+          "31230000, 121470000, '2026-01-01T00:00:00Z') ON CONFLICT (id) DO NOTHING");
+  fx_exec("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, alliance_id, "
+          "created_at) VALUES ('plt_jiaxing', '嘉兴市公共资源交易平台', 'platform', '浙江省', "
+          "'嘉兴市', 30750000, 120760000, 'plt_csj_alliance', '2026-01-01T00:00:00Z'), "
+          "('plt_nantong', '南通市公共资源交易平台', 'platform', '江苏省', '南通市', 31980000, "
+          "120890000, 'plt_csj_alliance', '2026-01-01T00:00:00Z') ON CONFLICT (id) DO NOTHING");
+  img.png = read_fixture("form.png", &img.png_len);
+  img.jpg = read_fixture("license.jpg", &img.jpg_len);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  free(fx.png);
-  free(fx.jpg);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
-  return 0;
+  free(img.png);
+  free(img.jpg);
+  return fx_teardown(state);
 }
 
 /* ---- people ---------------------------------------------------------------- */
@@ -274,8 +201,8 @@ static char *upload(int jpeg) {
   json_t *out = NULL;
   mk_err e = {0};
   assert_mk_ok(mk_svc_attachment_put(&fx.ctx, jpeg ? "image/jpeg" : "image/png",
-                                     jpeg ? fx.jpg : fx.png, jpeg ? fx.jpg_len : fx.png_len, &out,
-                                     &e));
+                                     jpeg ? img.jpg : img.png, jpeg ? img.jpg_len : img.png_len,
+                                     &out, &e));
   char *id = ids[next++ % 8];
   snprintf(id, MK_ID_MAX, "%s", json_string_value(json_object_get(out, "id")));
   json_decref(out);
@@ -335,18 +262,8 @@ static const char *str(const json_t *o, const char *path) {
 
 /* Apply event to app as the current caller, in a transaction of its own. */
 static int transition(const char *app, int event, const char *reason) {
-  mk_db *db = NULL;
-  mk_err e = {0};
-  char f[MK_JSON_FIELD_MAX] = "";
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  int rc = mk_svc_app_transition(&fx.ctx, db, app, event, reason, NULL, NULL, f, &e);
-  if (rc == 0)
-    assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
   mk_err_clear(&last);
-  last = e;
-  return rc;
+  return fx_app_transition(app, event, reason, &last);
 }
 
 static const char *app_state(const char *app) {
@@ -465,7 +382,7 @@ static void test_personal(void **state) {
            theirs);
   as(&p);
   assert_mk_fails(call(mk_svc_personal_apply, other, NULL), MK_EINVAL);
-  assert_int_equal(count("SELECT COUNT(*) FROM application", NULL), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM application"), 0);
   /* The real one: subject from the verified identity, ID number masked. */
   assert_mk_ok(call(mk_svc_personal_apply, body, &app));
   assert_string_equal(str(app, "kind"), "personal");
@@ -530,7 +447,7 @@ static void test_claim(void **state) {
   assert_string_equal(field, "legal_id_number");
   assert_mk_fails(call(mk_svc_enterprise_claim, CLAIM("杭", USCC_1, ID_G), NULL), MK_EINVAL);
   assert_string_equal(field, "name");
-  assert_int_equal(count("SELECT COUNT(*) FROM enterprise", NULL), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM enterprise"), 0);
   /* Typed with spaces and in lower case: normalised, then valid. */
   assert_mk_ok(call(mk_svc_enterprise_claim,
                     CLAIM("杭州某某科技有限公司", "91330402ma2b3c4d53", "330402 19900307 1210"),
@@ -544,9 +461,9 @@ static void test_claim(void **state) {
   snprintf(ent, sizeof ent, "%s", str(app, "enterprise.id"));
   json_decref(app);
   assert_string_equal(text_of("SELECT legal_id_number FROM enterprise WHERE id = $1", ent), ID_G);
-  assert_int_equal(count("SELECT COUNT(*) FROM application_attachment WHERE application_id = $1 "
-                         "AND role = 'business_license'",
-                         app_id),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM application_attachment WHERE application_id = $1 "
+                            "AND role = 'business_license'",
+                            app_id),
                    1);
   /* A second live claim of the same credit code, by anyone, is refused. */
   assert_mk_fails(call(mk_svc_enterprise_claim, body, NULL), MK_ECONFLICT);
@@ -557,7 +474,7 @@ static void test_claim(void **state) {
                   MK_ECONFLICT);
   assert_non_null(strstr(last.msg, "under review"));
   /* Not admin before the CA says so. */
-  assert_int_equal(count("SELECT COUNT(*) FROM membership WHERE enterprise_id = $1", ent), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM membership WHERE enterprise_id = $1", ent), 0);
   as(&a);
   json_t *got = NULL;
   assert_mk_fails(mk_svc_enterprise_get(&fx.ctx, ent, &got, &last), MK_ENOTFOUND);
@@ -605,9 +522,9 @@ static void test_claim(void **state) {
                       "admin");
   assert_string_equal(text_of("SELECT permissions FROM membership WHERE enterprise_id = $1", ent),
                       "[\"login\",\"sign\",\"seal\",\"encrypt\",\"decrypt\"]");
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'ca_approved'",
-                         a.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'ca_approved'",
+                            a.account),
                    1);
   as(&a);
   assert_mk_ok(mk_svc_enterprise_get(&fx.ctx, ent, &got, &last));
@@ -668,9 +585,9 @@ static void test_claim_released(void **state) {
                               "WHERE id = $1",
                               ent),
                       "-");
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'enterprise.released' "
-                         "AND object_id = $1",
-                         ent),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'enterprise.released' "
+                            "AND object_id = $1",
+                            ent),
                    1);
   /* b claims through the automatic CA: claimed inside the request. */
   as(&b);
@@ -691,7 +608,7 @@ static void test_claim_released(void **state) {
   json_decref(app);
   assert_string_equal(text_of("SELECT admin_account_id FROM enterprise WHERE id = $1", ent),
                       b.account);
-  assert_int_equal(count("SELECT COUNT(*) FROM membership WHERE enterprise_id = $1", ent), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM membership WHERE enterprise_id = $1", ent), 1);
   /* The licence given as an attachment role is refused: it has its field. */
   as(&a);
   snprintf(body, sizeof body,
@@ -763,8 +680,7 @@ static void test_query_and_join(void **state) {
   assert_string_equal(field, "admin");
   assert_null(strstr(detail, "吴"));
   assert_null(strstr(detail, "1370000"));
-  assert_int_equal(count("SELECT COUNT(*) FROM application WHERE kind = 'enterprise_join'", NULL),
-                   0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM application WHERE kind = 'enterprise_join'"), 0);
   /* Bad permissions, an enterprise that does not exist. */
   assert_mk_fails(
       call_id(mk_svc_enterprise_join, ent, JOIN("吴十", "13700000001", "[\"fly\"]"), NULL),
@@ -788,9 +704,9 @@ static void test_query_and_join(void **state) {
       json_object_get(json_object_get(app, "data"), "authorization_letter"), "signed")));
   snprintf(app_id, sizeof app_id, "%s", str(app, "id"));
   json_decref(app);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'admin_review'",
-                         admin.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'admin_review'",
+                            admin.account),
                    1);
   /* Asking twice is refused. */
   assert_mk_fails(
@@ -805,7 +721,7 @@ static void test_query_and_join(void **state) {
   assert_mk_ok(transition(app_id, MK_APP_EV_ADMIN_APPROVE, NULL));
   assert_string_equal(app_state(app_id), MK_APP_AWAITING_CA);
   assert_mk_fails(transition(app_id, MK_APP_EV_ADMIN_APPROVE, NULL), MK_ECONFLICT);
-  assert_int_equal(count("SELECT COUNT(*) FROM membership WHERE account_id = $1", v.account), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM membership WHERE account_id = $1", v.account), 0);
   as_ca("ca_sbx_zjca");
   assert_mk_ok(transition(app_id, MK_APP_EV_CA_APPROVE, NULL));
   /* Staff with the asked permissions, authorised on the chosen platform. */
@@ -835,10 +751,10 @@ static void test_query_and_join(void **state) {
   assert_mk_fails(transition(app_id, MK_APP_EV_ADMIN_REJECT, NULL), MK_EINVAL);
   assert_mk_ok(transition(app_id, MK_APP_EV_ADMIN_REJECT, "不认识此人"));
   assert_string_equal(app_state(app_id), MK_APP_ADMIN_REJECTED);
-  assert_int_equal(count("SELECT COUNT(*) FROM membership WHERE account_id = $1", s.account), 0);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'admin_rejected'",
-                         s.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM membership WHERE account_id = $1", s.account), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'admin_rejected'",
+                            s.account),
                    1);
   as_ca("ca_sbx_zjca");
   assert_mk_fails(transition(app_id, MK_APP_EV_CA_APPROVE, NULL), MK_ENOTFOUND);
@@ -859,10 +775,10 @@ static void test_query_and_join(void **state) {
   assert_mk_fails(
       call_id(mk_svc_enterprise_join, ent, JOIN("吴十", "13700000001", "[\"login\"]"), NULL),
       MK_ERATE);
-  clock_now += 86401;
+  fx.clock += 86401;
   assert_mk_ok(
       call_id(mk_svc_enterprise_join, ent, JOIN("吴十", "13700000001", "[\"login\"]"), NULL));
-  clock_now -= 86401;
+  fx.clock -= 86401;
 #undef JOIN
 }
 
@@ -923,19 +839,19 @@ static void test_members(void **state) {
   assert_mk_fails(mk_svc_member_remove(&fx.ctx, ent, admin_member, &last), MK_ECONFLICT);
   assert_mk_ok(mk_svc_member_remove(&fx.ctx, ent, member, &last));
   assert_string_equal(text_of("SELECT state FROM membership WHERE id = $1", member), "removed");
-  assert_int_equal(count("SELECT COUNT(*) FROM staff_authorization WHERE membership_id = $1 AND "
-                         "revoked_at IS NULL",
-                         member),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM staff_authorization WHERE membership_id = $1 AND "
+                            "revoked_at IS NULL",
+                            member),
                    0);
   assert_int_equal(
-      count("SELECT COUNT(*) FROM staff_authorization WHERE membership_id = $1", member), 1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'member.remove' AND "
-                         "object_id = $1",
-                         member),
+      fx_count("SELECT COUNT(*) FROM staff_authorization WHERE membership_id = $1", member), 1);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'member.remove' AND "
+                            "object_id = $1",
+                            member),
                    1);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'member_removed'",
-                         staff.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'member_removed'",
+                            staff.account),
                    1);
   assert_mk_fails(mk_svc_member_remove(&fx.ctx, ent, member, &last), MK_ENOTFOUND);
   /* Removed means gone: no longer sees the enterprise. */
@@ -986,9 +902,9 @@ static void test_invitations(void **state) {
   assert_string_equal(str(out, "state"), "pending");
   assert_int_equal(json_array_size(json_object_get(out, "permissions")), 3);
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'enterprise_invitation'",
-                         invitee.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'enterprise_invitation'",
+                            invitee.account),
                    1);
   assert_mk_fails(
       call_id(mk_svc_invitation_create, ent, "{\"name\":\"秦二\",\"phone\":\"13500000002\"}", NULL),
@@ -1008,12 +924,12 @@ static void test_invitations(void **state) {
   /* Another person's invitation is invisible; a wrong name is refused. */
   as(&impostor);
   assert_mk_fails(call_id(mk_svc_invitation_accept, inv, "{}", NULL), MK_ENOTFOUND);
-  exec_sql("UPDATE identity SET name = '秦三' WHERE account_id IN (SELECT id FROM account WHERE "
-           "phone = '13500000002')");
+  fx_exec("UPDATE identity SET name = '秦三' WHERE account_id IN (SELECT id FROM account WHERE "
+          "phone = '13500000002')");
   as(&invitee);
   assert_mk_fails(call_id(mk_svc_invitation_accept, inv, "{}", NULL), MK_EPERM);
-  exec_sql("UPDATE identity SET name = '秦二' WHERE account_id IN (SELECT id FROM account WHERE "
-           "phone = '13500000002')");
+  fx_exec("UPDATE identity SET name = '秦二' WHERE account_id IN (SELECT id FROM account WHERE "
+          "phone = '13500000002')");
   /* Half a certificate choice is refused. */
   assert_mk_fails(call_id(mk_svc_invitation_accept, inv, "{\"ca_id\":\"ca_sbx_zjca\"}", NULL),
                   MK_EINVAL);
@@ -1029,10 +945,10 @@ static void test_invitations(void **state) {
                       "staff [\"login\",\"sign\",\"seal\"]");
   assert_mk_fails(call_id(mk_svc_invitation_accept, inv, "{}", NULL), MK_ECONFLICT);
   /* Accept with a certificate: a join application straight to the CA. */
-  clock_now += 8 * 86400;
+  fx.clock += 8 * 86400;
   as(&late);
   assert_mk_fails(call_id(mk_svc_invitation_accept, inv2, "{}", NULL), MK_EEXPIRED);
-  clock_now -= 8 * 86400;
+  fx.clock -= 8 * 86400;
   char body[512];
   const char *form = upload(0);
   snprintf(body, sizeof body,
@@ -1045,7 +961,8 @@ static void test_invitations(void **state) {
   char app[MK_ID_MAX];
   snprintf(app, sizeof app, "%s", str(out, "application.id"));
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM membership WHERE account_id = $1", late.account), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM membership WHERE account_id = $1", late.account),
+                   0);
   as_ca("ca_sbx_zjca");
   assert_mk_ok(transition(app, MK_APP_EV_CA_APPROVE, NULL));
   assert_string_equal(text_of("SELECT role || ' ' || permissions FROM membership WHERE "
@@ -1106,9 +1023,9 @@ static void test_transfer(void **state) {
   assert_string_equal(text_of("SELECT role FROM membership WHERE id = $1", admin_member), "staff");
   assert_string_equal(text_of("SELECT admin_account_id FROM enterprise WHERE id = $1", ent),
                       staff.account);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'admin_transferred'",
-                         staff.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'admin_transferred'",
+                            staff.account),
                    1);
   /* The roles follow: the old admin is staff now. */
   as(&admin);
@@ -1243,9 +1160,9 @@ static void test_authorizations(void **state) {
   assert_string_equal(str(out, "member.name"), "华二");
   assert_true(json_is_true(json_object_get(out, "active")));
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
-                         "'authorization_granted'",
-                         staff.account),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND type = "
+                            "'authorization_granted'",
+                            staff.account),
                    1);
   assert_mk_fails(call_id(mk_svc_authz_grant, ent, body, NULL), MK_ECONFLICT);
   /* Refusals: the admin, unknown platform, bad permissions, no such member. */
@@ -1315,10 +1232,11 @@ static void test_authorizations(void **state) {
   assert_string_equal(str(json_array_get(groups, 0), "member.name"), "华二");
   assert_int_equal(json_array_size(json_object_get(json_array_get(groups, 0), "items")), 3);
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'authorization.revoke' "
-                         "AND object_id = $1",
-                         auz),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'authorization.revoke' "
+               "AND object_id = $1",
+               auz),
+      1);
 }
 
 /* A staff certificate approved by the CA authorises its platform (the
@@ -1328,7 +1246,6 @@ static void test_staff_cert_hook(void **state) {
   (void)state;
   person admin, staff;
   char ent[MK_ID_MAX], app[MK_ID_MAX], member[MK_ID_MAX];
-  mk_db *db = NULL;
   mk_err e = {0};
   person_new(&admin, "13100000001", "魏一", NULL);
   person_new(&staff, "13100000002", "陶二", NULL);
@@ -1350,11 +1267,7 @@ static void test_staff_cert_hook(void **state) {
                   .attachment_ids = ids,
                   .attachment_roles = roles,
                   .nattachments = 1};
-  assert_mk_ok(mk_store_acquire(fx.store, &db, &e));
-  assert_mk_ok(mk_db_begin(db, &e));
-  assert_mk_ok(mk_svc_app_create(&fx.ctx, db, &n, app, NULL, &e));
-  assert_mk_ok(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  assert_mk_ok(fx_app_create(&n, app, NULL, &e));
   json_decref(data);
   as(&admin);
   assert_mk_ok(transition(app, MK_APP_EV_ADMIN_APPROVE, NULL));
@@ -1373,12 +1286,12 @@ static void test_audit_chain(void **state) {
   mk_err e = {0};
   assert_mk_ok(mk_svc_audit_verify(&fx.ctx, &n, &e));
   assert_true(n > 100);
-  assert_true(count("SELECT COUNT(*) FROM audit_event WHERE action = 'enterprise.claimed'", NULL) >=
+  assert_true(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'enterprise.claimed'") >=
               8);
   /* No full ID number of anyone in any audit detail or message. */
   assert_int_equal(
-      count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%3304021990030712%'", NULL), 0);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE body LIKE '%3304021990030712%'", NULL),
+      fx_count("SELECT COUNT(*) FROM audit_event WHERE detail LIKE '%3304021990030712%'"), 0);
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM message WHERE body LIKE '%3304021990030712%'"),
                    0);
 }
 

@@ -5,28 +5,14 @@
  * (list, unread, after, cursor, read marks), the long-poll notifier, the CA
  * login limit, and the audit chain after all of it (and its refusal of a
  * tampered row). */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "mk_test.h"
-#include "svc/svc.h"
-#include "util/json.h"
+#include "svc_fixture.h"
 #include "util/time.h"
-
-static struct fx {
-  char dir[64];
-  mk_config cfg;
-  mk_store *store;
-  mk_kek *kek;
-  mk_svc_ctx ctx;
-} fx;
-
-static int64_t now_value = 1796000000; /* 2026-11-30 */
-static int64_t pinned_now(void) { return now_value; }
 
 static mk_err e;
 /* Succeeds, or fails the test with the error's message. */
@@ -38,159 +24,39 @@ static mk_err e;
       fail_msg("%s: %s (%d)", #expr, e.msg, ok_rc_);                                               \
   } while (0)
 
-static const unsigned char png[] = {
-    0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a, '\n', 0,    0,    0,    13,   'I',  'H',
-    'D',  'R',  0,    0,    0,    1,    0,    0,    0,    1,    8,    6,    0,    0,
-    0,    0x1f, 0x15, 0xc4, 0x89, 0,    0,    0,    0,    'I',  'E',  'N',  'D',  0xae,
-    0x42, 0x60, 0x82};
-static const unsigned char jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 0xff, 0xd9};
-
 #define ACC1 "acc_00000000000000000000000001" /* 张三, verified */
 #define ACC2 "acc_00000000000000000000000002" /* 李四, verified */
 #define ACC3 "acc_00000000000000000000000003" /* enterprise admin, verified */
 #define ACC4 "acc_00000000000000000000000004" /* not verified */
 
-static void sql(const char *q, const char *a, const char *b) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  OK(mk_store_acquire(fx.store, &db, &e));
-  OK(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    OK(mk_stmt_bind_text(st, 1, a, &e));
-  if (b)
-    OK(mk_stmt_bind_text(st, 2, b, &e));
-  assert_true(mk_stmt_step(st, &e) >= 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-}
-
-static int64_t count(const char *q, const char *a, const char *b) {
-  mk_db *db = NULL;
-  mk_stmt *st = NULL;
-  OK(mk_store_acquire(fx.store, &db, &e));
-  OK(mk_db_prepare(db, q, &st, &e));
-  if (a)
-    OK(mk_stmt_bind_text(st, 1, a, &e));
-  if (b)
-    OK(mk_stmt_bind_text(st, 2, b, &e));
-  assert_int_equal(mk_stmt_step(st, &e), 1);
-  int64_t n = mk_stmt_int(st, 0);
-  mk_stmt_finish(st);
-  mk_store_release(fx.store, db);
-  return n;
-}
-
-static void as_account(const char *id) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_ACCOUNT;
-  snprintf(fx.ctx.caller.account_id, sizeof fx.ctx.caller.account_id, "%s", id);
-  fx.ctx.caller.remote = "127.0.0.1";
-  fx.ctx.caller.request_id = "req-test";
-}
-
-static void as_ca(const char *ca_id) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_CA_OPERATOR;
-  snprintf(fx.ctx.caller.ca_operator_id, sizeof fx.ctx.caller.ca_operator_id, "cop_%s", ca_id + 7);
-  snprintf(fx.ctx.caller.ca_id, sizeof fx.ctx.caller.ca_id, "%s", ca_id);
-}
-
-static void as_operator(void) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.role = MK_ROLE_OPERATOR;
-}
-
-static void as_anonymous(const char *remote) {
-  memset(&fx.ctx.caller, 0, sizeof fx.ctx.caller);
-  fx.ctx.caller.remote = remote;
-  fx.ctx.caller.request_id = "req-test";
-}
-
 static int setup(void **state) {
   (void)state;
-  char path[128], url[160];
-  snprintf(fx.dir, sizeof fx.dir, "/tmp/mkey-rev-XXXXXX");
-  if (mkdtemp(fx.dir) == NULL)
+  if (fx_open("rev", FX_KEK | FX_CA, 3) < 0)
     return -1;
-  snprintf(path, sizeof path, "%s/kek", fx.dir);
-  if (mk_kek_file_open(path, 1, &fx.kek, &e) < 0)
-    return -1;
-  snprintf(url, sizeof url, "sqlite:%s/mkey.db", fx.dir);
-  mk_store_config sc = {.url = url, .pool_size = 3};
-  if (mk_store_open(&sc, &fx.store, &e) < 0)
-    return -1;
-  memset(&fx.cfg, 0, sizeof fx.cfg);
-  fx.cfg.sandbox = 1;
-  fx.ctx = (mk_svc_ctx){.store = fx.store, .kek = fx.kek, .cfg = &fx.cfg, .now = pinned_now};
-  if (mk_svc_ca_init(&fx.ctx, "http://127.0.0.1:8080", &e) < 0)
-    return -1;
-  const char *ts = "2026-11-30T00:00:00Z";
-  sql("INSERT INTO platform(id, name, kind, province, city, lat_e6, lon_e6, created_at) "
-      "VALUES ('plt_t', '测试交易平台', 'platform', '浙江', '嘉兴', 30750000, 120750000, $1)",
-      ts, NULL);
-  const char *accounts[] = {ACC1, ACC2, ACC3, ACC4};
-  const char *phones[] = {"13800000001", "13800000002", "13800000003", "13800000004"};
-  for (int i = 0; i < 4; i++) {
-    char q[256];
-    snprintf(q, sizeof q,
-             "INSERT INTO account(id, phone, created_at, updated_at) VALUES ($1, '%s', $2, $2)",
-             phones[i]);
-    sql(q, accounts[i], ts);
-  }
-  sql("INSERT INTO identity(account_id, name, id_number, method, verified_at) "
-      "VALUES ($1, '张三', '330402199003071237', 'cfca', $2)",
-      ACC1, ts);
-  sql("INSERT INTO identity(account_id, name, id_number, method, verified_at) "
-      "VALUES ($1, '李四', '320602198506154565', 'cfca', $2)",
-      ACC2, ts);
-  sql("INSERT INTO identity(account_id, name, id_number, method, verified_at) "
-      "VALUES ($1, '王五', '110101199001011237', 'cfca', $2)",
-      ACC3, ts);
-  sql("INSERT INTO enterprise(id, name, uscc, legal_name, legal_id_number, state, "
-      "admin_account_id, created_at, updated_at) VALUES ('ent_t', '嘉兴测试有限公司', "
-      "'91330402MA2B3C4D53', '王五', '110101199001011237', 'claimed', $1, $2, $2)",
-      ACC3, ts);
-  sql("INSERT INTO membership(id, enterprise_id, account_id, role, permissions, state, "
-      "created_at, updated_at) VALUES ('mbr_t', 'ent_t', $1, 'admin', '[]', 'active', $2, $2)",
-      ACC3, ts);
+  fx_add_platform();
+  fx_add_account(ACC1, "13800000001");
+  fx_add_account(ACC2, "13800000002");
+  fx_add_account(ACC3, "13800000003");
+  fx_add_account(ACC4, "13800000004");
+  fx_add_identity(ACC1, "张三", "330402199003071237");
+  fx_add_identity(ACC2, "李四", "320602198506154565");
+  fx_add_identity(ACC3, "王五", "110101199001011237");
+  fx_sql("INSERT INTO enterprise(id, name, uscc, legal_name, legal_id_number, state, "
+         "admin_account_id, created_at, updated_at) VALUES ('ent_t', '嘉兴测试有限公司', "
+         "'91330402MA2B3C4D53', '王五', '110101199001011237', 'claimed', $1, $2, $2)",
+         ACC3, FX_TS);
+  fx_sql("INSERT INTO membership(id, enterprise_id, account_id, role, permissions, state, "
+         "created_at, updated_at) VALUES ('mbr_t', 'ent_t', $1, 'admin', '[]', 'active', $2, $2)",
+         ACC3, FX_TS);
   return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mk_store_close(fx.store);
-  mk_kek_free(fx.kek);
-  DIR *d = opendir(fx.dir);
-  struct dirent *de;
-  char p[512];
-  while (d != NULL && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", fx.dir, de->d_name);
-    unlink(p);
-  }
-  if (d != NULL)
-    closedir(d);
-  rmdir(fx.dir);
-  return 0;
-}
-
-static void upload(const char *acc, const unsigned char *d, size_t n, const char *type,
-                   char id[MK_ID_MAX]) {
-  json_t *out = NULL;
-  as_account(acc);
-  OK(mk_svc_attachment_put(&fx.ctx, type, d, n, &out, &e));
-  snprintf(id, MK_ID_MAX, "%s", json_string_value(json_object_get(out, "id")));
-  json_decref(out);
 }
 
 /* A personal application of acc to ca with a form, a second later than the
  * last; its id in id and its form's attachment id in form (may be NULL). */
 static void apply(const char *acc, const char *ca, char id[MK_ID_MAX], char *form) {
-  mk_db *db = NULL;
   char att[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
-  now_value++;
-  upload(acc, jpeg, sizeof jpeg, "image/jpeg", att);
+  fx.clock++;
+  fx_upload(acc, fx_jpeg, sizeof fx_jpeg, "image/jpeg", att);
   if (form != NULL)
     snprintf(form, MK_ID_MAX, "%s", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
@@ -201,36 +67,27 @@ static void apply(const char *acc, const char *ca, char id[MK_ID_MAX], char *for
   mk_app_new n = {.kind = "personal", .account_id = acc, .platform_id = "plt_t", .ca_id = ca,
                   .years = 1, .data = data, .attachment_ids = ids, .attachment_roles = roles,
                   .nattachments = 1};
-  as_account(acc);
-  OK(mk_store_acquire(fx.store, &db, &e));
-  OK(mk_db_begin(db, &e));
-  OK(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  OK(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  fx_as_account(acc);
+  OK(fx_app_create(&n, id, field, &e));
   json_decref(data);
 }
 
 /* A join request of acc to ent_t (decided by ACC3 first). */
 static void apply_join(const char *acc, const char *ca, char id[MK_ID_MAX]) {
-  mk_db *db = NULL;
   char att[MK_ID_MAX], field[MK_JSON_FIELD_MAX] = "";
-  now_value++;
-  upload(acc, png, sizeof png, "image/png", att);
+  fx.clock++;
+  fx_upload(acc, fx_png, sizeof fx_png, "image/png", att);
   const char *ids[] = {att}, *roles[] = {"application_form"};
   mk_app_new n = {.kind = "enterprise_join", .account_id = acc, .enterprise_id = "ent_t",
                   .platform_id = "plt_t", .ca_id = ca, .years = 1, .needs_admin = 1,
                   .attachment_ids = ids, .attachment_roles = roles, .nattachments = 1};
-  as_account(acc);
-  OK(mk_store_acquire(fx.store, &db, &e));
-  OK(mk_db_begin(db, &e));
-  OK(mk_svc_app_create(&fx.ctx, db, &n, id, field, &e));
-  OK(mk_db_commit(db, &e));
-  mk_store_release(fx.store, db);
+  fx_as_account(acc);
+  OK(fx_app_create(&n, id, field, &e));
 }
 
 static int act(const char *id, int ev, const char *reason, const json_t *body, char *field) {
   json_t *out = NULL;
-  now_value++;
+  fx.clock++;
   mk_err_clear(&e);
   if (field)
     field[0] = '\0';
@@ -249,7 +106,7 @@ static const char *state_of(const char *id) {
   static char s[32];
   json_t *o = NULL;
   mk_caller keep = fx.ctx.caller;
-  as_operator();
+  fx_as_operator(NULL);
   OK(mk_svc_app_get(&fx.ctx, id, &o, &e));
   snprintf(s, sizeof s, "%s", json_string_value(json_object_get(o, "state")));
   json_decref(o);
@@ -260,7 +117,7 @@ static const char *state_of(const char *id) {
 static json_t *queue(const char *ca, const char *state, const char *cursor, int64_t limit) {
   json_t *out = NULL;
   char field[MK_JSON_FIELD_MAX] = "";
-  as_ca(ca);
+  fx_as_ca(ca, NULL);
   OK(mk_svc_ca_queue(&fx.ctx, state, cursor, limit, &out, field, &e));
   return out;
 }
@@ -315,7 +172,7 @@ static void test_queue_isolation(void **state) {
   char cur[96];
   snprintf(cur, sizeof cur, "%s", json_string_value(json_object_get(q, "next_cursor")));
   json_decref(q);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   OK(act(z1, MK_APP_EV_CA_REJECT, "申请表不清晰", NULL, NULL));
   q = queue("ca_sbx_zjca", NULL, cur, 1);
   assert_int_equal(json_array_size(json_object_get(q, "items")), 1);
@@ -327,14 +184,14 @@ static void test_queue_isolation(void **state) {
   assert_string_equal(item_id(q, 0), z1);
   json_decref(q);
   /* the join request is in no state of the CA's, not even once cancelled */
-  as_account(ACC4);
+  fx_as_account(ACC4);
   OK(act(jn, MK_APP_EV_CANCEL, NULL, NULL, NULL));
   q = queue("ca_sbx_zjca", MK_APP_CANCELLED, NULL, 50);
   assert_int_equal(json_array_size(json_object_get(q, "items")), 0);
   json_decref(q);
 
   /* refusals: bad state, bad cursor, bad limit, not a CA operator */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(mk_svc_ca_queue(&fx.ctx, MK_APP_AWAITING_ADMIN, NULL, 10, &out, field, &e),
                   MK_EINVAL);
   assert_string_equal(field, "state");
@@ -344,9 +201,9 @@ static void test_queue_isolation(void **state) {
   assert_mk_fails(mk_svc_ca_queue(&fx.ctx, NULL, NULL, 0, &out, field, &e), MK_EINVAL);
   assert_mk_fails(mk_svc_ca_queue(&fx.ctx, NULL, NULL, 101, &out, field, &e), MK_EINVAL);
   assert_string_equal(field, "limit");
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(mk_svc_ca_queue(&fx.ctx, NULL, NULL, 10, &out, field, &e), MK_EPERM);
-  as_operator();
+  fx_as_operator(NULL);
   assert_mk_fails(mk_svc_ca_queue(&fx.ctx, NULL, NULL, 10, &out, field, &e), MK_EPERM);
   assert_null(out);
 }
@@ -357,7 +214,7 @@ static void test_ca_detail_and_attachments(void **state) {
   unsigned char *data = NULL;
   size_t len = 0;
   char mt[16], z2_form[MK_ID_MAX];
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   OK(mk_svc_ca_app_get(&fx.ctx, z1, &o, &e));
   json_t *who = json_object_get(o, "applicant");
   assert_string_equal(json_string_value(json_object_get(who, "id_number")), "330402********1237");
@@ -370,38 +227,38 @@ static void test_ca_detail_and_attachments(void **state) {
   assert_true(json_array_size(json_object_get(o, "history")) >= 3);
   json_decref(o);
   OK(mk_svc_ca_app_attachment(&fx.ctx, z1, z1_form, &data, &len, mt, &e));
-  assert_int_equal(len, sizeof jpeg);
-  assert_memory_equal(data, jpeg, len);
+  assert_int_equal(len, sizeof fx_jpeg);
+  assert_memory_equal(data, fx_jpeg, len);
   assert_string_equal(mt, "image/jpeg");
   free(data);
   data = NULL;
   /* another application's attachment through this one, even of the same CA */
-  as_operator();
+  fx_as_operator(NULL);
   OK(mk_svc_app_get(&fx.ctx, z2, &o, &e));
   snprintf(z2_form, sizeof z2_form, "%s",
            json_string_value(json_object_get(json_array_get(json_object_get(o, "attachments"), 0), "id")));
   json_decref(o);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(mk_svc_ca_app_attachment(&fx.ctx, z1, z2_form, &data, &len, mt, &e),
                   MK_ENOTFOUND);
   OK(mk_svc_ca_app_attachment(&fx.ctx, z2, z2_form, &data, &len, mt, &e));
   free(data);
   data = NULL;
   /* another CA sees neither the application nor its images */
-  as_ca("ca_sbx_jsca");
+  fx_as_ca("ca_sbx_jsca", NULL);
   assert_mk_fails(mk_svc_ca_app_get(&fx.ctx, z1, &o, &e), MK_ENOTFOUND);
   assert_null(o);
   assert_mk_fails(mk_svc_ca_app_attachment(&fx.ctx, z1, z1_form, &data, &len, mt, &e),
                   MK_ENOTFOUND);
   assert_null(data);
   /* a request that never reached the CA, and malformed ids */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(mk_svc_ca_app_get(&fx.ctx, jn, &o, &e), MK_ENOTFOUND);
   assert_mk_fails(mk_svc_ca_app_get(&fx.ctx, "apl_nope", &o, &e), MK_ENOTFOUND);
   assert_mk_fails(mk_svc_ca_app_attachment(&fx.ctx, z1, "../etc", &data, &len, mt, &e),
                   MK_ENOTFOUND);
   /* accounts use the account routes, not these */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(mk_svc_ca_app_get(&fx.ctx, z1, &o, &e), MK_EPERM);
 }
 
@@ -409,7 +266,7 @@ static void test_decisions(void **state) {
   (void)state;
   char field[MK_JSON_FIELD_MAX];
   /* reason bounds: required, at most 500 characters (not bytes) */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(act(z2, MK_APP_EV_CA_REJECT, NULL, NULL, field), MK_EINVAL);
   assert_string_equal(field, "reason");
   assert_mk_fails(act(z2, MK_APP_EV_CA_REJECT, "", NULL, field), MK_EINVAL);
@@ -422,32 +279,33 @@ static void test_decisions(void **state) {
   assert_mk_fails(act(z2, MK_APP_EV_CA_REJECT, "bad\x01control", NULL, field), MK_EINVAL);
   assert_string_equal(state_of(z2), MK_APP_AWAITING_CA); /* nothing happened */
   long_reason[500 * 3] = '\0';
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   OK(act(z2, MK_APP_EV_CA_REJECT, long_reason, NULL, field));
   assert_string_equal(state_of(z2), MK_APP_CA_REJECTED);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
-                         "$2 AND type = 'ca_rejected' AND title = '证书申领失败' AND "
-                         "action = 'resubmit'",
-                         ACC2, z2),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
+               "$2 AND type = 'ca_rejected' AND title = '证书申领失败' AND "
+               "action = 'resubmit'",
+               ACC2, z2),
+      1);
   /* illegal: reject twice, approve a rejected one, the wrong CA, the applicant deciding */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(act(z2, MK_APP_EV_CA_REJECT, "again", NULL, NULL), MK_ECONFLICT);
   assert_mk_fails(act(z2, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_ECONFLICT);
-  as_ca("ca_sbx_jsca");
+  fx_as_ca("ca_sbx_jsca", NULL);
   assert_mk_fails(act(z1, MK_APP_EV_CA_REJECT, "not mine", NULL, NULL), MK_ENOTFOUND);
   assert_mk_fails(act(z1, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_ENOTFOUND);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(act(z1, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_EPERM);
-  as_account(ACC2);
+  fx_as_account(ACC2);
   assert_mk_fails(act(z1, MK_APP_EV_RESUBMIT, NULL, NULL, NULL), MK_ENOTFOUND);
   assert_mk_fails(act(z1, MK_APP_EV_CANCEL, NULL, NULL, NULL), MK_ENOTFOUND);
   assert_mk_fails(act("apl_bogus", MK_APP_EV_CANCEL, NULL, NULL, NULL), MK_ENOTFOUND);
 
   /* resubmission bodies are checked against the application's data */
   char att[MK_ID_MAX], other[MK_ID_MAX];
-  upload(ACC1, png, sizeof png, "image/png", att);
-  upload(ACC2, png, sizeof png, "image/png", other);
+  fx_upload(ACC1, fx_png, sizeof fx_png, "image/png", att);
+  fx_upload(ACC2, fx_png, sizeof fx_png, "image/png", other);
   struct {
     const char *json, *field;
   } bad[] = {
@@ -470,7 +328,7 @@ static void test_decisions(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     json_t *b = NULL;
     OK(mk_json_parse_object(bad[i].json, strlen(bad[i].json), 4096, &b, &e));
-    as_account(ACC1);
+    fx_as_account(ACC1);
     assert_mk_fails(act(z1, MK_APP_EV_RESUBMIT, NULL, b, field), MK_EINVAL);
     if (strcmp(field, bad[i].field) != 0)
       fail_msg("%s: field %s, want %s", bad[i].json, field, bad[i].field);
@@ -478,7 +336,7 @@ static void test_decisions(void **state) {
   }
   /* someone else's upload */
   json_t *b = json_pack("{s:[{s:s,s:s}]}", "attachments", "role", "application_form", "id", other);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(act(z1, MK_APP_EV_RESUBMIT, NULL, b, field), MK_EINVAL);
   assert_string_equal(field, "attachments");
   json_decref(b);
@@ -487,12 +345,12 @@ static void test_decisions(void **state) {
   b = json_pack("{s:{s:s,s:s,s:i},s:[{s:s,s:s}]}", "changes", "contact_phone", "13900000009",
                 "note", "已重新拍照", "copies", 2, "attachments", "role", "application_form", "id",
                 att);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   OK(act(z1, MK_APP_EV_RESUBMIT, NULL, b, field));
   json_decref(b);
   assert_string_equal(state_of(z1), MK_APP_AWAITING_CA);
   json_t *o = NULL;
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   OK(mk_svc_ca_app_get(&fx.ctx, z1, &o, &e));
   json_t *data = json_object_get(o, "data");
   assert_string_equal(json_string_value(json_object_get(data, "contact_phone")), "139****0009"); /* masked */
@@ -509,27 +367,28 @@ static void test_decisions(void **state) {
   char mt[16];
   assert_mk_fails(mk_svc_ca_app_attachment(&fx.ctx, z1, z1_form, &bytes, &len, mt, &e),
                   MK_ENOTFOUND);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(act(z1, MK_APP_EV_RESUBMIT, NULL, NULL, NULL), MK_ECONFLICT);
   /* approve, then approve twice */
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   OK(act(z1, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL));
   assert_string_equal(state_of(z1), MK_APP_AWAITING_PAYMENT);
   assert_mk_fails(act(z1, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_ECONFLICT);
   assert_mk_fails(act(z1, MK_APP_EV_CA_REJECT, "late", NULL, NULL), MK_ECONFLICT);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
-                         "$2 AND type = 'ca_approved'",
-                         ACC1, z1),
-                   1);
-  as_account(ACC1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
+               "$2 AND type = 'ca_approved'",
+               ACC1, z1),
+      1);
+  fx_as_account(ACC1);
   assert_mk_fails(act(z1, MK_APP_EV_CANCEL, NULL, NULL, NULL), MK_ECONFLICT);
   /* the applicant withdraws a rejected one; then nothing more */
-  as_account(ACC2);
+  fx_as_account(ACC2);
   OK(act(z2, MK_APP_EV_CANCEL, NULL, NULL, NULL));
   assert_string_equal(state_of(z2), MK_APP_CANCELLED);
   assert_mk_fails(act(z2, MK_APP_EV_CANCEL, NULL, NULL, NULL), MK_ECONFLICT);
   assert_mk_fails(act(z2, MK_APP_EV_RESUBMIT, NULL, NULL, NULL), MK_ECONFLICT);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(act(z2, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_ECONFLICT);
 }
 
@@ -539,12 +398,13 @@ static void test_admin_decisions(void **state) {
   json_t *out = NULL;
   apply_join(ACC2, "ca_sbx_zjca", a1);
   apply_join(ACC4, "ca_sbx_csj", a2);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
-                         "$2 AND type = 'admin_review' AND action = 'approve'",
-                         ACC3, a1),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
+               "$2 AND type = 'admin_review' AND action = 'approve'",
+               ACC3, a1),
+      1);
   /* the admin's list: its enterprise's requests, newest first, with the action */
-  as_account(ACC3);
+  fx_as_account(ACC3);
   OK(mk_svc_app_list(&fx.ctx, "admin", MK_APP_AWAITING_ADMIN, NULL, 50, &out, field, &e));
   assert_int_equal(json_array_size(json_object_get(out, "items")), 2);
   assert_string_equal(item_id(out, 0), a2);
@@ -561,14 +421,14 @@ static void test_admin_decisions(void **state) {
   assert_int_equal(json_array_size(json_object_get(out, "items")), 0);
   json_decref(out);
   /* the applicant cannot decide its own; a stranger cannot see it */
-  as_account(ACC2);
+  fx_as_account(ACC2);
   assert_mk_fails(act(a1, MK_APP_EV_ADMIN_APPROVE, NULL, NULL, NULL), MK_EPERM);
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(act(a1, MK_APP_EV_ADMIN_APPROVE, NULL, NULL, NULL), MK_ENOTFOUND);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(act(a1, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_ENOTFOUND);
   /* the admin agrees: on to the CA, whose queue now has it */
-  as_account(ACC3);
+  fx_as_account(ACC3);
   OK(act(a1, MK_APP_EV_ADMIN_APPROVE, NULL, NULL, NULL));
   assert_string_equal(state_of(a1), MK_APP_AWAITING_CA);
   assert_mk_fails(act(a1, MK_APP_EV_ADMIN_APPROVE, NULL, NULL, NULL), MK_ECONFLICT);
@@ -586,18 +446,19 @@ static void test_admin_decisions(void **state) {
   assert_true(found);
   json_decref(q);
   /* the admin refuses the other with a reason (bounded like the CA's) */
-  as_account(ACC3);
+  fx_as_account(ACC3);
   assert_mk_fails(act(a2, MK_APP_EV_ADMIN_REJECT, "", NULL, field), MK_EINVAL);
   assert_string_equal(field, "reason");
   OK(act(a2, MK_APP_EV_ADMIN_REJECT, "非本公司员工", NULL, field));
   assert_string_equal(state_of(a2), MK_APP_ADMIN_REJECTED);
-  assert_int_equal(count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
-                         "$2 AND type = 'admin_rejected' AND body = '非本公司员工'",
-                         ACC4, a2),
-                   1);
-  as_account(ACC4);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM message WHERE account_id = $1 AND application_id = "
+               "$2 AND type = 'admin_rejected' AND body = '非本公司员工'",
+               ACC4, a2),
+      1);
+  fx_as_account(ACC4);
   assert_mk_fails(act(a2, MK_APP_EV_RESUBMIT, NULL, NULL, NULL), MK_ECONFLICT);
-  as_ca("ca_sbx_csj");
+  fx_as_ca("ca_sbx_csj", NULL);
   assert_mk_fails(act(a2, MK_APP_EV_CA_APPROVE, NULL, NULL, NULL), MK_ENOTFOUND);
 }
 
@@ -606,7 +467,7 @@ static void test_account_lists(void **state) {
   char field[MK_JSON_FIELD_MAX] = "";
   json_t *out = NULL;
   /* ACC2: j1 (awaiting_ca), z2 (cancelled), a1 (awaiting_ca): newest first */
-  as_account(ACC2);
+  fx_as_account(ACC2);
   OK(mk_svc_app_list(&fx.ctx, "applicant", NULL, NULL, 50, &out, field, &e));
   json_t *items = json_object_get(out, "items");
   assert_int_equal(json_array_size(items), 3);
@@ -643,12 +504,12 @@ static void test_account_lists(void **state) {
   assert_string_equal(item_id(out, 0), z2);
   json_decref(out);
   /* the rejected one offers resubmission to its applicant */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   char r[MK_ID_MAX];
   apply(ACC1, "ca_sbx_csj", r, NULL);
-  as_ca("ca_sbx_csj");
+  fx_as_ca("ca_sbx_csj", NULL);
   OK(act(r, MK_APP_EV_CA_REJECT, "请补充材料", NULL, NULL));
-  as_account(ACC1);
+  fx_as_account(ACC1);
   OK(mk_svc_app_list(&fx.ctx, NULL, MK_APP_CA_REJECTED, NULL, 50, &out, field, &e));
   assert_string_equal(item_id(out, 0), r);
   assert_string_equal(
@@ -663,7 +524,7 @@ static void test_account_lists(void **state) {
   assert_mk_fails(mk_svc_app_list(&fx.ctx, NULL, NULL, "apl_x", 50, &out, field, &e), MK_EINVAL);
   assert_string_equal(field, "cursor");
   assert_mk_fails(mk_svc_app_list(&fx.ctx, NULL, NULL, NULL, 0, &out, field, &e), MK_EINVAL);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(mk_svc_app_list(&fx.ctx, NULL, NULL, NULL, 10, &out, field, &e), MK_EAUTH);
   assert_null(out);
 }
@@ -672,14 +533,14 @@ static json_t *inbox(const char *acc, int unread, const char *after, const char 
                      int64_t limit) {
   json_t *out = NULL;
   char field[MK_JSON_FIELD_MAX] = "";
-  as_account(acc);
+  fx_as_account(acc);
   OK(mk_svc_message_list(&fx.ctx, unread, after, cursor, limit, &out, field, &e));
   return out;
 }
 
 static void post(const char *acc, const char *type, const char *title) {
   mk_db *db = NULL;
-  now_value++;
+  fx.clock++;
   OK(mk_store_acquire(fx.store, &db, &e));
   OK(mk_db_begin(db, &e));
   OK(mk_svc_message_post(&fx.ctx, db, acc, type, title, "正文", NULL, NULL, &e));
@@ -728,31 +589,29 @@ static void test_messages(void **state) {
   assert_true(json_is_null(json_object_get(m, "next_cursor")));
   json_decref(m);
   /* reading marks it read, once, audited once */
-  int64_t audits = count("SELECT COUNT(*) FROM audit_event WHERE action = 'message.read'", NULL,
-                         NULL);
-  as_account(ACC1);
+  int64_t audits = fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'message.read'");
+  fx_as_account(ACC1);
   OK(mk_svc_message_get(&fx.ctx, msg1, &out, &e));
   assert_false(json_is_null(json_object_get(out, "read_at")));
   json_decref(out);
   OK(mk_svc_message_get(&fx.ctx, msg1, &out, &e));
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = 'message.read'", NULL,
-                         NULL),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = 'message.read'"),
                    audits + 1);
   m = inbox(ACC1, 1, NULL, NULL, 20);
   assert_int_equal(json_array_size(json_object_get(m, "items")), 2);
   assert_int_equal(json_integer_value(json_object_get(m, "unread_count")), 2);
   json_decref(m);
   /* nobody reads another's message */
-  as_account(ACC2);
+  fx_as_account(ACC2);
   assert_mk_fails(mk_svc_message_get(&fx.ctx, msg1, &out, &e), MK_ENOTFOUND);
   assert_mk_fails(mk_svc_message_get(&fx.ctx, "msg_bogus", &out, &e), MK_ENOTFOUND);
-  as_ca("ca_sbx_zjca");
+  fx_as_ca("ca_sbx_zjca", NULL);
   assert_mk_fails(mk_svc_message_get(&fx.ctx, msg1, &out, &e), MK_EAUTH);
   assert_mk_fails(mk_svc_message_list(&fx.ctx, 0, NULL, NULL, 20, &out, field, &e), MK_EAUTH);
   /* read-all up to a seq leaves a later one unread */
   post(ACC1, "system", "通知");
-  as_account(ACC1);
+  fx_as_account(ACC1);
   OK(mk_svc_message_read_all(&fx.ctx, 3, &out, &e));
   assert_int_equal(json_integer_value(json_object_get(out, "marked")), 2);
   assert_int_equal(json_integer_value(json_object_get(out, "unread_count")), 1);
@@ -768,7 +627,7 @@ static void test_messages(void **state) {
   assert_int_equal(json_integer_value(json_object_get(it, "seq")), 1);
   json_decref(m);
   /* refusals */
-  as_account(ACC1);
+  fx_as_account(ACC1);
   assert_mk_fails(mk_svc_message_list(&fx.ctx, 0, "-1", NULL, 20, &out, field, &e), MK_EINVAL);
   assert_string_equal(field, "after");
   assert_mk_fails(mk_svc_message_list(&fx.ctx, 0, "1e3", NULL, 20, &out, field, &e), MK_EINVAL);
@@ -896,7 +755,7 @@ static void test_ca_login_limit(void **state) {
   (void)state;
   char tok[MK_SESSION_TOKEN_MAX], csrf[MK_SESSION_TOKEN_MAX], field[MK_JSON_FIELD_MAX] = "";
   json_t *out = NULL;
-  as_operator();
+  fx_as_operator(NULL);
   OK(mk_svc_ca_operator_add(&fx.ctx, "ca_sbx_zjca", "zj.review", "review pass 1", &out, field,
                             &e));
   json_decref(out);
@@ -905,13 +764,13 @@ static void test_ca_login_limit(void **state) {
   json_decref(out);
   /* five failures for one username, then even the right password waits */
   for (int i = 0; i < MK_CA_LOGIN_FAILS_USER; i++) {
-    as_anonymous("10.0.0.1");
+    fx_as_anon("10.0.0.1");
     assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "wrong pass 9",
                                     tok, NULL, &out, &e),
                     MK_EAUTH);
     assert_null(out);
   }
-  as_anonymous("10.0.0.2");
+  fx_as_anon("10.0.0.2");
   assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "review pass 1",
                                   tok, NULL, &out, &e),
                   MK_ERATE);
@@ -921,78 +780,74 @@ static void test_ca_login_limit(void **state) {
                      &out, &e));
   assert_string_equal(json_string_value(json_object_get(out, "ca_id")), "ca_sbx_jsca");
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE action = "
-                         "'ca_operator.login_failed' AND object_id = 'zj.review'",
-                         NULL, NULL),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE action = "
+                            "'ca_operator.login_failed' AND object_id = 'zj.review'"),
                    MK_CA_LOGIN_FAILS_USER);
   /* the window passes; a success clears the username's failures */
-  now_value += MK_CA_LOGIN_WINDOW;
-  as_anonymous("10.0.0.2");
+  fx.clock += MK_CA_LOGIN_WINDOW;
+  fx_as_anon("10.0.0.2");
   OK(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "review pass 1", tok, NULL,
                      &out, &e));
   json_decref(out);
-  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.user:zj.review'", NULL,
-                         NULL),
-                   0);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.user:zj.review'"), 0);
   /* one address trying many usernames is stopped at its own limit */
   for (int i = 0; i < MK_CA_LOGIN_FAILS_REMOTE; i++) {
     char user[32];
     snprintf(user, sizeof user, "guess%d", i);
-    as_anonymous("10.0.0.66");
+    fx_as_anon("10.0.0.66");
     assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, user, "whatever 1", tok,
                                     NULL, &out, &e),
                     MK_EAUTH);
   }
-  as_anonymous("10.0.0.66");
+  fx_as_anon("10.0.0.66");
   assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "review pass 1",
                                   tok, NULL, &out, &e),
                   MK_ERATE);
-  as_anonymous("10.0.0.67");
+  fx_as_anon("10.0.0.67");
   OK(mk_svc_ca_login(&fx.ctx, MK_SESSION_CONSOLE, "zj.review", "review pass 1", tok, csrf, &out,
                      &e));
   json_decref(out);
   /* malformed usernames share one bucket and never reach the table as typed */
-  as_anonymous("10.0.0.68");
+  fx_as_anon("10.0.0.68");
   assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "Robert'); DROP", "x", tok,
                                   NULL, &out, &e),
                   MK_EAUTH);
-  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.user:(malformed)'",
-                         NULL, NULL),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.user:(malformed)'"), 1);
   /* a bucket's failures age out as new ones come */
-  now_value += MK_CA_LOGIN_WINDOW + 1;
-  as_anonymous("10.0.0.66");
+  fx.clock += MK_CA_LOGIN_WINDOW + 1;
+  fx_as_anon("10.0.0.66");
   assert_mk_fails(mk_svc_ca_login(&fx.ctx, MK_SESSION_CA_OPERATOR, "zj.review", "nope nope 1",
                                   tok, NULL, &out, &e),
                   MK_EAUTH);
-  assert_int_equal(count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.ip:10.0.0.66'",
-                         NULL, NULL),
-                   1);
+  assert_int_equal(
+      fx_count("SELECT COUNT(*) FROM rate_event WHERE bucket = 'ca_login.ip:10.0.0.66'"), 1);
 }
 
 static void test_audit_chain(void **state) {
   (void)state;
   int64_t n = 0;
-  as_operator();
+  fx_as_operator(NULL);
   OK(mk_svc_audit_verify(&fx.ctx, &n, &e));
   assert_true(n > 30);
   /* each decision left its event, findable by account */
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE object_id = $1 AND action = "
-                         "'application.ca_reject'",
-                         z1, NULL),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE object_id = $1 AND action = "
+                            "'application.ca_reject'",
+                            z1),
                    1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE object_id = $1 AND action = "
-                         "'application.resubmit' AND account_id = $2",
-                         z1, ACC1),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE object_id = $1 AND action = "
+                            "'application.resubmit' AND account_id = $2",
+                            z1, ACC1),
                    1);
-  assert_int_equal(count("SELECT COUNT(*) FROM audit_event WHERE object_id = $1 AND action = "
-                         "'application.ca_approve'",
-                         z1, NULL),
+  assert_int_equal(fx_count("SELECT COUNT(*) FROM audit_event WHERE object_id = $1 AND action = "
+                            "'application.ca_approve'",
+                            z1),
                    1);
   /* a changed actor is found */
-  sql("UPDATE audit_event SET actor = 'cop_forged' WHERE action = 'application.ca_approve' AND "
-      "object_id = $1",
-      z1, NULL);
+  fx_sql("UPDATE audit_event SET actor = 'cop_forged' WHERE action = 'application.ca_approve' AND "
+         "object_id = $1",
+         z1);
   assert_mk_fails(mk_svc_audit_verify(&fx.ctx, &n, &e), MK_ECRYPTO);
   assert_non_null(strstr(e.msg, "altered"));
 }
@@ -1005,5 +860,5 @@ int main(void) {
       cmocka_unit_test(test_notifier),        cmocka_unit_test(test_ca_login_limit),
       cmocka_unit_test(test_audit_chain),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, fx_teardown);
 }
