@@ -445,26 +445,6 @@ out:
 
 /* ---- login ---- */
 
-/* An Argon2id hash of a random password nobody knows: an unknown phone or an
- * account without a password costs the same hashing as a wrong password. */
-static char decoy_hash[MK_PASSWORD_HASH_MAX];
-static pthread_once_t decoy_once = PTHREAD_ONCE_INIT;
-
-static void decoy_make(void) {
-  unsigned char raw[18];
-  char pw[32];
-  mk_err e;
-  if (RAND_bytes(raw, sizeof raw) != 1 ||
-      mk_base64url_encode(raw, sizeof raw, pw + 2, sizeof pw - 2, &e) < 0)
-    return; /* decoy_hash stays empty: verifying against it fails the same way */
-  pw[0] = 'a';
-  pw[1] = '1';
-  if (mk_svc_password_hash(pw, decoy_hash, &e) < 0)
-    decoy_hash[0] = '\0';
-  OPENSSL_cleanse(pw, sizeof pw);
-  OPENSSL_cleanse(raw, sizeof raw);
-}
-
 /* In db's open transaction: the account of phone, created when there is
  * none (*created 1, audited). */
 int mk_svc_acct_get_or_create(mk_svc_ctx *ctx, mk_db *db, const char *phone,
@@ -573,7 +553,7 @@ static int login_password(mk_svc_ctx *ctx, const char *phone, const char *passwo
   int rc = 0, found = 0;
   mk_db *db = NULL;
   char id[MK_ID_MAX] = "", hash[MK_PASSWORD_HASH_MAX] = "";
-  pthread_once(&decoy_once, decoy_make);
+  const char *decoy_hash = mk_svc_password_decoy(); /* an unknown phone costs the same */
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   MK_TRY(mk_svc_acct_login_limits(ctx, db, phone, e));
   MK_TRY(found = account_by_phone(db, phone, id, hash, e));

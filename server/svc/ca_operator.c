@@ -14,26 +14,6 @@
 #include "util/json.h"
 #include "util/time.h"
 
-/* An Argon2id hash of a random password nobody knows, made once: an
- * unknown username costs the same hashing as a wrong password. */
-static char decoy_hash[MK_PASSWORD_HASH_MAX];
-static pthread_once_t decoy_once = PTHREAD_ONCE_INIT;
-
-static void decoy_make(void) {
-  unsigned char raw[18];
-  char pw[32];
-  mk_err e;
-  if (RAND_bytes(raw, sizeof raw) != 1 ||
-      mk_base64url_encode(raw, sizeof raw, pw + 2, sizeof pw - 2, &e) < 0)
-    return; /* decoy_hash stays empty: the verify below fails the same way */
-  pw[0] = 'a';
-  pw[1] = '1';
-  if (mk_svc_password_hash(pw, decoy_hash, &e) < 0)
-    decoy_hash[0] = '\0';
-  OPENSSL_cleanse(pw, sizeof pw);
-  OPENSSL_cleanse(raw, sizeof raw);
-}
-
 static int username_ok(const char *u) {
   size_t n = u ? strlen(u) : 0;
   if (n < 3 || n > 64)
@@ -124,8 +104,8 @@ int mk_svc_ca_operator_login(mk_svc_ctx *ctx, int kind, const char *username,
   *out = NULL;
   MK_ENSURE(kind == MK_SESSION_CA_OPERATOR || kind == MK_SESSION_CONSOLE, MK_EINTERNAL, e,
             "a CA operator session is a token or console session");
-  pthread_once(&decoy_once, decoy_make);
-  snprintf(hash, sizeof hash, "%s", decoy_hash);
+  /* an unknown username costs the same hashing as a wrong password */
+  snprintf(hash, sizeof hash, "%s", mk_svc_password_decoy());
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
   if (username_ok(username)) {
     MK_TRY(mk_db_prepare(db,

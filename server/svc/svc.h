@@ -161,6 +161,10 @@ int mk_svc_password_hash(const char *password, char out[MK_PASSWORD_HASH_MAX],
                          mk_err *e) MK_MUST_CHECK;
 /* 0 when password matches encoded; MK_EAUTH when not. */
 int mk_svc_password_verify(const char *encoded, const char *password, mk_err *e) MK_MUST_CHECK;
+/* The hash of a random password nobody knows (made once): verify against it
+ * for an unknown user, so that costs the same Argon2id run as a wrong
+ * password and the timing does not tell who exists. */
+const char *mk_svc_password_decoy(void);
 
 /* ---- sessions (svc/session.c) ---- */
 
