@@ -108,8 +108,10 @@ char *mk_json_dump(const json_t *v) {
   if (v == NULL)
     return NULL;
   /* jansson >= 2.8 keeps insertion order; the flag states the intent. Non-ASCII
-   * stays UTF-8 (no JSON_ENSURE_ASCII). */
-  return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+   * stays UTF-8 (no JSON_ENSURE_ASCII). Reals (coordinates, distances) with 12
+   * significant digits: 30.2741, not 30.274100000000001. */
+  return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+                           JSON_REAL_PRECISION(12));
 }
 
 /* ---- getters ------------------------------------------------------------- */

@@ -212,6 +212,12 @@ static void test_dump(void **state) {
   assert_string_equal(s, "\"a\\\"\\n\"");
   free(s);
   json_decref(str);
+  /* reals with 12 significant digits, not the binary expansion */
+  json_t *coords = json_pack("[f,f]", 30.2741, 120.1551);
+  s = mk_json_dump(coords);
+  assert_string_equal(s, "[30.2741,120.1551]");
+  free(s);
+  json_decref(coords);
   assert_null(mk_json_dump(NULL));
 }
 
