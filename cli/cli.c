@@ -593,3 +593,33 @@ out:
   cli_profile_free(profile);
   return rc;
 }
+
+int cli_take_repeated(int argc, const char **argv, const char *name, int max, const char **kept,
+                      int *nkept, const char **vals, int *nvals) {
+  size_t nl = strlen(name);
+  int n = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *v = NULL;
+    if (i > 0 && strcmp(argv[i], "--") == 0) {
+      while (i < argc)
+        kept[n++] = argv[i++];
+      break;
+    }
+    if (i > 0 && strcmp(argv[i], name) == 0) {
+      if (i + 1 >= argc)
+        return -1;
+      v = argv[++i];
+    } else if (i > 0 && strncmp(argv[i], name, nl) == 0 && argv[i][nl] == '=') {
+      v = argv[i] + nl + 1;
+    }
+    if (v == NULL) {
+      kept[n++] = argv[i];
+    } else {
+      if (*nvals == max)
+        return -1;
+      vals[(*nvals)++] = v;
+    }
+  }
+  *nkept = n;
+  return 0;
+}

@@ -221,11 +221,14 @@ int cli_cache_put(const struct cli *ctx, const char *name, const json_t *v);
  * string; -1 when it does not fit cap. */
 int cli_query_escape(const char *in, char *out, size_t cap);
 /* ---- shared by command groups ------------------------------------------------ */
+/* Take every "--NAME X" / "--NAME=X" out of argv (argv[0], the command,
+ * is kept; "--" ends the options) into vals, which holds *nvals already and
+ * at most max; kept (argc entries) gets the rest. -1 when one lacks its
+ * value or there are more than max. */
+int cli_take_repeated(int argc, const char **argv, const char *name, int max, const char **kept,
+                      int *nkept, const char **vals, int *nvals);
 /* An application as text (cmd_app.c; `app show`, `ca show`). */
 void cli_print_application(const json_t *app);
-/* Upload a PNG or JPEG file as an attachment of the logged-in account; id
- * receives its id (cmd_app.c). */
-int cli_upload_image(mk_client *c, const char *file, char id[MK_ID_MAX], mk_err *e) MK_MUST_CHECK;
 /* A password from file (private, 0600; "-": one line of stdin), or asked on
  * the terminal when file is NULL; trailing newline dropped, wiped on failure
  * (cmd_ca.c). */

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "org.h"
 #include "util/file.h"
 
-#define IMAGE_MAX ((size_t)2 << 20) /* the server's cap on one attachment */
 #define APP_PATH_MAX 256
 #define LIST_PAGES_MAX 100
 #define REPEAT_MAX 16 /* --attach / --change given at most this often */
@@ -224,74 +224,6 @@ static int app_cancel(int argc, const char **argv, struct cli *ctx) {
   return rc != 0 ? rc : post_action(ctx, path, NULL, "withdrew");
 }
 
-/* "image/png" or "image/jpeg" by the first bytes, else NULL. */
-static const char *image_type(const unsigned char *p, size_t n) {
-  static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (n >= 8 && memcmp(p, png_sig, 8) == 0)
-    return "image/png";
-  if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
-    return "image/jpeg";
-  return NULL;
-}
-
-int cli_upload_image(mk_client *c, const char *file, char id[MK_ID_MAX], mk_err *e) {
-  mk_buf data;
-  mk_client_response r = {0};
-  int rc = mk_file_read_capped(file, IMAGE_MAX, 0, &data, e);
-  if (rc < 0)
-    return rc;
-  const char *type = image_type(data.data, data.len);
-  if (type == NULL) {
-    rc = mk_err_set(e, MK_EINVAL, "'%s' is not a PNG or JPEG image", file);
-  } else if ((rc = mk_client_post_bytes(c, "/v1/attachments", type, data.data, data.len, &r, e)) ==
-             0) {
-    const char *v = json_string_value(json_object_get(r.json, "id"));
-    if (v == NULL || mk_id_check(v, "att", NULL) < 0)
-      rc = mk_err_set(e, MK_EPROTO, "the server's answer to the upload has no attachment id");
-    else
-      snprintf(id, MK_ID_MAX, "%s", v);
-  } else {
-    mk_err_wrap(e, "uploading '%s'", file);
-  }
-  mk_buf_free(&data);
-  mk_client_response_clear(&r);
-  return rc;
-}
-
-/* Take every "--NAME X" / "--NAME=X" out of argv into vals (at most
- * REPEAT_MAX); kept gets the rest. -1 when one lacks its value or there
- * are too many. */
-static int take_repeated(int argc, const char **argv, const char *name, const char **kept,
-                         int *nkept, const char **vals, int *nvals) {
-  size_t nl = strlen(name);
-  int n = 0;
-  for (int i = 0; i < argc; i++) {
-    const char *v = NULL;
-    if (i > 0 && strcmp(argv[i], "--") == 0) {
-      while (i < argc)
-        kept[n++] = argv[i++];
-      break;
-    }
-    if (i > 0 && strcmp(argv[i], name) == 0) {
-      if (i + 1 >= argc)
-        return -1;
-      v = argv[++i];
-    } else if (i > 0 && strncmp(argv[i], name, nl) == 0 && argv[i][nl] == '=') {
-      v = argv[i] + nl + 1;
-    }
-    if (v != NULL) {
-      if (*nvals == REPEAT_MAX)
-        return -1;
-      vals[(*nvals)++] = v;
-    } else {
-      kept[n++] = argv[i];
-    }
-  }
-  kept[n] = NULL;
-  *nkept = n;
-  return 0;
-}
-
 static int app_resubmit(int argc, const char **argv, struct cli *ctx) {
   const char **k1 = calloc((size_t)argc + 1, sizeof *k1), **k2 = calloc((size_t)argc + 1, sizeof *k2);
   const char *attach[REPEAT_MAX], *change[REPEAT_MAX], *form = NULL, *id = NULL;
@@ -304,8 +236,10 @@ static int app_resubmit(int argc, const char **argv, struct cli *ctx) {
     rc = cli_error("out of memory");
     goto out;
   }
-  if (take_repeated(argc, argv, "--attach", k1, &n1, attach, &nattach) < 0 ||
-      take_repeated(n1, k1, "--change", k2, &n2, change, &nchange) < 0) {
+  if ((rc = org_cli_take_attach(argc, argv, k1, &n1, attach, &nattach, cmd_app_usage)) != 0)
+    goto out;
+  rc = CLI_FAIL;
+  if (cli_take_repeated(n1, k1, "--change", REPEAT_MAX, k2, &n2, change, &nchange) < 0) {
     rc = cli_usage_error(cmd_app_usage, "--attach and --change need values (at most %d each)",
                          REPEAT_MAX);
     goto out;
@@ -334,13 +268,6 @@ static int app_resubmit(int argc, const char **argv, struct cli *ctx) {
       goto out;
     }
   }
-  for (int i = 0; i < nattach; i++) {
-    const char *eq = strchr(attach[i], '=');
-    if (eq == NULL || eq == attach[i] || eq - attach[i] > 32 || eq[1] == '\0') {
-      rc = cli_usage_error(cmd_app_usage, "--attach takes ROLE=FILE");
-      goto out;
-    }
-  }
   if (cli_client_open(ctx, &c, &e) < 0) {
     rc = cli_fail(&e);
     goto out;
@@ -355,7 +282,7 @@ static int app_resubmit(int argc, const char **argv, struct cli *ctx) {
       snprintf(role, sizeof role, "%.*s", (int)(eq - attach[i]), attach[i]);
       file = eq + 1;
     }
-    if (cli_upload_image(c, file, att, &e) < 0) {
+    if (org_cli_upload(c, file, att, &e) < 0) {
       rc = cli_fail(&e);
       goto out;
     }

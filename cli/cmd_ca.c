@@ -16,12 +16,12 @@
 #include "util/buf.h"
 #include "util/enc.h"
 #include "util/file.h"
+#include "util/image.h"
 
 #define CSR_FILE_MAX (64u * 1024)
 #define DOWNLOAD_MAX ((size_t)4 << 20) /* a chain or a CRL */
 #define CA_PATH_MAX 256
 #define PASSWORD_MAX 256
-#define IMAGE_MAX ((size_t)2 << 20)
 
 const char cmd_ca_usage[] =
     "usage: mkey ca list\n"
@@ -801,7 +801,7 @@ static int save_attachments(struct cli *ctx, const json_t *app, const char *dir,
       rc = mk_err_set(e, MK_EINVAL, "the attachment path is too long");
       break;
     }
-    rc = mk_client_get_bytes(c, path, mt, IMAGE_MAX, &data, &len, e);
+    rc = mk_client_get_bytes(c, path, mt, MK_IMAGE_MAX, &data, &len, e);
     if (rc == 0)
       rc = mk_file_write_private(file, data, len, 0, e);
     free(data);

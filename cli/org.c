@@ -5,36 +5,20 @@
 #include <string.h>
 
 #include "util/file.h"
+#include "util/image.h"
 
 int org_cli_take_attach(int argc, const char **argv, const char **kept, int *nkept,
                         const char **attach, int *nattach, const char *usage) {
-  int n = 0, a = 0;
-  for (int i = 0; i < argc; i++) {
-    if (i > 0 && strcmp(argv[i], "--") == 0) {
-      while (i < argc)
-        kept[n++] = argv[i++];
-      break;
-    }
-    const char *v = NULL;
-    if (i > 0 && strcmp(argv[i], "--attach") == 0) {
-      if (i + 1 >= argc)
-        return cli_usage_error(usage, "--attach needs ROLE=FILE");
-      v = argv[++i];
-    } else if (i > 0 && strncmp(argv[i], "--attach=", 9) == 0) {
-      v = argv[i] + 9;
-    } else {
-      kept[n++] = argv[i];
-      continue;
-    }
-    const char *eq = strchr(v, '=');
-    if (eq == NULL || eq == v || eq[1] == '\0')
+  *nattach = 0;
+  if (cli_take_repeated(argc, argv, "--attach", ORG_CLI_ATTACH_MAX, kept, nkept, attach,
+                        nattach) < 0)
+    return cli_usage_error(usage, "--attach takes ROLE=FILE, at most %d times",
+                           ORG_CLI_ATTACH_MAX);
+  for (int i = 0; i < *nattach; i++) {
+    const char *eq = strchr(attach[i], '=');
+    if (eq == NULL || eq == attach[i] || eq - attach[i] > 32 || eq[1] == '\0')
       return cli_usage_error(usage, "--attach takes ROLE=FILE, e.g. power_of_attorney=letter.jpg");
-    if (a == ORG_CLI_ATTACH_MAX)
-      return cli_usage_error(usage, "at most %d --attach options", ORG_CLI_ATTACH_MAX);
-    attach[a++] = v;
   }
-  *nkept = n;
-  *nattach = a;
   return 0;
 }
 
@@ -51,30 +35,18 @@ int org_cli_parse(struct cli *ctx, int argc, const char **argv, const struct cli
   return cli_parse_options(ctx, nkept, kept, opts, args, max_args, nargs, usage);
 }
 
-/* The media type the server will find in the bytes (svc/attachment.c sniffs
- * the same way), or NULL. */
-static const char *sniff(const unsigned char *d, size_t n) {
-  static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (n >= 33 && memcmp(d, png, 8) == 0 && memcmp(d + 12, "IHDR", 4) == 0)
-    return "image/png";
-  if (n >= 4 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff && d[n - 2] == 0xff &&
-      d[n - 1] == 0xd9)
-    return "image/jpeg";
-  return NULL;
-}
-
 int org_cli_upload(mk_client *c, const char *file, char id[MK_ID_MAX], mk_err *e) {
   mk_buf raw;
   mk_client_response r = {0};
-  int rc = mk_file_read_capped(file, ORG_CLI_IMAGE_MAX, 0, &raw, e);
+  int rc = mk_file_read_capped(file, MK_IMAGE_MAX, 0, &raw, e);
   if (rc == MK_ETOOBIG)
     return mk_err_set(e, MK_ETOOBIG, "'%s' is larger than %u bytes: send a smaller photo", file,
-                      ORG_CLI_IMAGE_MAX);
+                      MK_IMAGE_MAX);
   if (rc < 0) {
     mk_err_wrap(e, "cannot read '%s'", file);
     return rc;
   }
-  const char *type = sniff(raw.data, raw.len);
+  const char *type = mk_image_type(raw.data, raw.len);
   if (type == NULL) {
     mk_buf_free(&raw);
     return mk_err_set(e, MK_EINVAL, "'%s' is not a PNG or JPEG image", file);

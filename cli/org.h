@@ -11,7 +11,6 @@
 #include "cli.h"
 
 #define ORG_CLI_ATTACH_MAX 8                 /* --attach options on one command line */
-#define ORG_CLI_IMAGE_MAX (2u * 1024 * 1024) /* the server's cap on one image */
 #define ORG_CLI_PATH_MAX 512                 /* request paths with ids and a query */
 #define ORG_CLI_ARGS_MAX 64                  /* arguments of a command that takes --attach */
 

@@ -10,19 +10,8 @@
 #include "svc/svc.h"
 #include "util/enc.h"
 #include "util/guard.h"
+#include "util/image.h"
 #include "util/time.h"
-
-const char *mk_svc_attachment_sniff(const unsigned char *d, size_t n) {
-  static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  /* A PNG has its signature and an IHDR chunk; a JPEG starts with SOI and
-   * a marker, and ends with EOI. */
-  if (n >= 33 && memcmp(d, png, 8) == 0 && memcmp(d + 12, "IHDR", 4) == 0)
-    return "image/png";
-  if (n >= 4 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff && d[n - 2] == 0xff &&
-      d[n - 1] == 0xd9)
-    return "image/jpeg";
-  return NULL;
-}
 
 int mk_svc_attachment_put(mk_svc_ctx *ctx, const char *declared, const unsigned char *data,
                           size_t len, json_t **out, mk_err *e) {
@@ -37,7 +26,7 @@ int mk_svc_attachment_put(mk_svc_ctx *ctx, const char *declared, const unsigned 
   MK_ENSURE(len > 0, MK_EINVAL, e, "the upload is empty");
   MK_ENSURE(len <= MK_ATTACHMENT_MAX, MK_ETOOBIG, e, "an attachment is at most %d bytes",
             MK_ATTACHMENT_MAX);
-  const char *type = mk_svc_attachment_sniff(data, len);
+  const char *type = mk_image_type(data, len);
   MK_ENSURE(type != NULL, MK_EINVAL, e, "an attachment is a PNG or JPEG image");
   MK_ENSURE(declared != NULL && strncmp(declared, type, strlen(type)) == 0 &&
                 (declared[strlen(type)] == '\0' || declared[strlen(type)] == ';'),

@@ -13,6 +13,7 @@
 #include "mkey/mkey.h"
 #include "store/store.h"
 #include "util/id.h"
+#include "util/image.h"
 #include "util/time.h"
 
 /* What a caller is, as authentication found it. Finer rules (verified,
@@ -219,9 +220,7 @@ int mk_svc_message_post(mk_svc_ctx *ctx, mk_db *db, const char *account_id, cons
 
 /* ---- attachments (svc/attachment.c) ---- */
 
-#define MK_ATTACHMENT_MAX (2 * 1024 * 1024) /* bytes of one image */
-/* "image/png" or "image/jpeg" when data starts like one, else NULL. */
-const char *mk_svc_attachment_sniff(const unsigned char *data, size_t len);
+#define MK_ATTACHMENT_MAX MK_IMAGE_MAX /* bytes of one image (util/image.h) */
 /* Store an upload of the calling account. declared is the Content-Type;
  * it must agree with the sniffed type (MK_EINVAL), size 1..MK_ATTACHMENT_MAX
  * (MK_ETOOBIG). *out {id, media_type, size, sha256}. */

@@ -241,6 +241,18 @@ case "$(cat "$MK_TMP/out")" in *"$APP"*ca_rejected*"[resubmit]"*) pass "list act
   *) fail "list action: $(head -c 300 "$MK_TMP/out")" ;; esac
 check_fails "a GIF is not uploaded" "$MKEY" --profile alice app resubmit "$APP" --form "$D/form.gif"
 check_fails "bob cannot resubmit alice's" "$MKEY" --profile bob app resubmit "$APP"
+# --attach is ROLE=FILE, at most 8 times (cli_take_repeated + org_cli_take_attach)
+"$MKEY" --profile alice app resubmit "$APP" --attach form.png >/dev/null 2>"$MK_TMP/err"
+expect_eq "--attach without ROLE= is a usage error" "$?" "2"
+case "$(head -1 "$MK_TMP/err")" in *"ROLE=FILE"*) pass "... which says ROLE=FILE" ;;
+  *) fail "... says: $(head -1 "$MK_TMP/err")" ;; esac
+"$MKEY" --profile alice app resubmit "$APP" --attach >/dev/null 2>&1
+expect_eq "--attach without a value is a usage error" "$?" "2"
+many=(); for i in 1 2 3 4 5 6 7 8 9; do many+=(--attach "r$i=$D/form.png"); done
+"$MKEY" --profile alice app resubmit "$APP" "${many[@]}" >/dev/null 2>&1
+expect_eq "nine --attach are a usage error" "$?" "2"
+"$MKEY" --profile alice app resubmit "$APP" --change >/dev/null 2>&1
+expect_eq "--change without a value is a usage error" "$?" "2"
 if [ "$JOURNEY" = seeded ]; then # the seeded application's data has a note
   check_fails "a change of a field the application lacks" "$MKEY" --profile alice app resubmit \
     "$APP" --change nothere=x

@@ -1,5 +1,5 @@
 /*
- * Attachment type sniffing (svc/attachment.c) over any upload: the answer is
+ * Attachment type sniffing (util/image.c, used by the CLI and svc/attachment.c) over any upload: the answer is
  * NULL, "image/png" or "image/jpeg", and a type is only given to bytes that
  * start (and for JPEG end) the way that format does. The bytes come in a
  * buffer of exactly their size, so ASan reports any read past len.
@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "svc/svc.h"
+#include "util/image.h"
 
 static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > MK_ATTACHMENT_MAX)
     return 0;
-  const char *t = mk_svc_attachment_sniff(data, size);
+  const char *t = mk_image_type(data, size);
   if (t == NULL)
     return 0;
   if (strcmp(t, "image/png") == 0) {
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   }
   /* The same bytes sniff the same way. */
-  if (mk_svc_attachment_sniff(data, size) != t)
+  if (mk_image_type(data, size) != t)
     abort();
   return 0;
 }
