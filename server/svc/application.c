@@ -27,19 +27,15 @@
 /* What a resubmission may correct: an enterprise's registered details. */
 static const char *const enterprise_details[] = {"name", "uscc", "legal_name", "legal_id_number",
                                                   NULL};
-static const char *const nothing[] = {NULL};
-
 static const mk_app_kind kinds[] = {
     {"personal", "自然人证书申领", "证书申领成功，请下载证书", NULL, NULL, 0, NULL},
     {"enterprise_claim", "认领企业", "认领企业，请下载证书", mk_svc_claim_approved,
      mk_svc_claim_closed, 0, enterprise_details},
-    {"enterprise_join", "加入企业申领", "加入成功，请下载证书", mk_svc_join_approved, NULL, 1,
-     nothing},
-    {"staff_cert", "证书授权", "证书申领成功，请下载证书", mk_svc_staff_cert_approved, NULL, 1,
-     nothing},
+    {"enterprise_join", "加入企业申领", "加入成功，请下载证书", mk_svc_join_approved, NULL, 1, NULL},
+    {"staff_cert", "证书授权", "证书申领成功，请下载证书", mk_svc_staff_cert_approved, NULL, 1, NULL},
     {"enterprise_change", "企业信息变更", "企业信息变更成功", mk_svc_change_approved,
      mk_svc_change_closed, 0, enterprise_details},
-    {"admin_transfer", "转授管理员", "转授管理员成功", mk_svc_transfer_approved, NULL, 0, nothing},
+    {"admin_transfer", "转授管理员", "转授管理员成功", mk_svc_transfer_approved, NULL, 0, NULL},
 };
 
 const mk_app_kind *mk_svc_app_kind(const char *name) {

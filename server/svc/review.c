@@ -189,43 +189,31 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* A new value for key of data, checked as its kind of field. */
+/* A new value for key of data: text, validated as the field it is. */
 static int change_check(const char *key, const json_t *old, const json_t *v, char *field,
                         mk_err *e) {
   int rc = 0;
   char f[MK_JSON_FIELD_MAX];
   snprintf(f, sizeof f, "changes.%s", key);
-  if (old == NULL)
+  if (!json_is_string(old))
     return fail_field(field, f, e, MK_EINVAL, "the application has no such field to change");
-  if (ends_with(key, "_id") || strcmp(key, "id") == 0 || json_is_object(old) ||
-      json_is_array(old) || json_is_null(old))
-    return fail_field(field, f, e, MK_EINVAL, "this field cannot be changed by resubmitting");
-  if (json_is_string(old)) {
-    const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    if (s == NULL || n == 0 || n > CHANGE_TEXT_MAX || !mk_utf8_valid_text(s, n, 0))
-      return fail_field(field, f, e, MK_EINVAL, "give text of 1..256 bytes");
-    mk_err ve;
-    mk_err_clear(&ve);
-    if (strcmp(key, "uscc") == 0 || ends_with(key, "_uscc"))
-      rc = mk_valid_uscc(s, &ve);
-    else if (strcmp(key, "id_number") == 0 || ends_with(key, "_id_number"))
-      rc = mk_valid_id_number(s, &ve);
-    else if (strcmp(key, "phone") == 0 || strcmp(key, "mobile") == 0 || ends_with(key, "_phone"))
-      rc = mk_valid_mobile(s, &ve);
-    else if (strcmp(key, "legal_name") == 0 || strcmp(key, "admin_name") == 0 ||
-             strcmp(key, "person_name") == 0)
-      rc = mk_valid_person_name(s, &ve);
-    if (rc < 0)
-      return fail_field(field, f, e, MK_EINVAL, ve.msg);
-    return 0;
-  }
-  if (json_is_integer(old) && !json_is_integer(v))
-    return fail_field(field, f, e, MK_EINVAL, "give a whole number");
-  if (json_is_boolean(old) && !json_is_boolean(v))
-    return fail_field(field, f, e, MK_EINVAL, "give true or false");
-  if (json_is_real(old))
-    return fail_field(field, f, e, MK_EINVAL, "this field cannot be changed by resubmitting");
+  const char *s = json_string_value(v);
+  size_t n = s ? strlen(s) : 0;
+  if (s == NULL || n == 0 || n > CHANGE_TEXT_MAX || !mk_utf8_valid_text(s, n, 0))
+    return fail_field(field, f, e, MK_EINVAL, "give text of 1..256 bytes");
+  mk_err ve;
+  mk_err_clear(&ve);
+  if (strcmp(key, "uscc") == 0 || ends_with(key, "_uscc"))
+    rc = mk_valid_uscc(s, &ve);
+  else if (strcmp(key, "id_number") == 0 || ends_with(key, "_id_number"))
+    rc = mk_valid_id_number(s, &ve);
+  else if (strcmp(key, "phone") == 0 || strcmp(key, "mobile") == 0 || ends_with(key, "_phone"))
+    rc = mk_valid_mobile(s, &ve);
+  else if (strcmp(key, "legal_name") == 0 || strcmp(key, "admin_name") == 0 ||
+           strcmp(key, "person_name") == 0)
+    rc = mk_valid_person_name(s, &ve);
+  if (rc < 0)
+    return fail_field(field, f, e, MK_EINVAL, ve.msg);
   return 0;
 }
 
@@ -261,27 +249,16 @@ static int resubmission_parse(const json_t *body, const char *app_kind, const js
     json_t *v;
     const mk_app_kind *kind = mk_svc_app_kind(app_kind);
     json_object_foreach(ch, k, v) {
-      /* Only what the kind lets a resubmission correct: the rest of data
-       * (who is named, the enterprise, the method) is fixed at submission. */
-      if (kind != NULL && kind->editable != NULL) {
-        int ok = 0;
-        for (size_t x = 0; kind->editable[x] != NULL; x++)
-          ok |= strcmp(kind->editable[x], k) == 0;
-        if (!ok) {
-          char f[MK_JSON_FIELD_MAX];
-          snprintf(f, sizeof f, "changes.%s", k);
-          MK_TRY(fail_field(field, f, e, MK_EINVAL,
-                            "this field cannot be changed by resubmitting"));
-        }
-      }
-      /* A name and ID number that came from the verified identity (personal
-       * applications) change only through verification, never here. */
-      if (json_object_get(data, "id_number") != NULL &&
-          (strcmp(k, "name") == 0 || strcmp(k, "id_number") == 0)) {
+      /* Only what the kind lets a resubmission correct (an enterprise's
+       * registered details); who is named, the verified identity and the
+       * rest of data are fixed at submission. */
+      int ok = 0;
+      for (size_t x = 0; kind != NULL && kind->editable != NULL && kind->editable[x]; x++)
+        ok |= strcmp(kind->editable[x], k) == 0;
+      if (!ok) {
         char f[MK_JSON_FIELD_MAX];
         snprintf(f, sizeof f, "changes.%s", k);
-        MK_TRY(fail_field(field, f, e, MK_EINVAL,
-                          "the name and ID number come from your real-name verification"));
+        MK_TRY(fail_field(field, f, e, MK_EINVAL, "this field cannot be changed by resubmitting"));
       }
       MK_TRY(change_check(k, json_object_get(data, k), v, field, e));
     }

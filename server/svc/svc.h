@@ -289,8 +289,7 @@ typedef struct mk_app_kind {
    * later admin does not read earlier claimants' claims. Keep MK_APP_ADMIN_KINDS
    * (the SQL form) in step. */
   int admin_decides;
-  /* Keys of data a resubmission may change; NULL: any key but ids and the
-   * verified identity's name and number; an empty list: none. */
+  /* Keys of data (text fields) a resubmission may correct; NULL: none. */
   const char *const *editable;
 } mk_app_kind;
 /* The kinds with admin_decides, as an SQL list. */

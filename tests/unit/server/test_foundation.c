@@ -420,7 +420,9 @@ static void test_admin_step(void **state) {
   char claim_att[MK_ID_MAX], claim[MK_ID_MAX];
   fx_upload(ACC3, fx_png, sizeof fx_png, "image/png", claim_att);
   const char *cids[] = {claim_att}, *croles[] = {"application_form"};
-  json_t *cdata = json_pack("{s:s,s:s}", "name", "嘉兴测试有限公司", "note", "first claim");
+  json_t *cdata = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", "嘉兴测试有限公司", "note",
+                            "first claim", "uscc", "91330402MA2B3C4D53", "legal_name", "张三",
+                            "legal_id_number", "330402199003071237");
   mk_app_new c = {.kind = "enterprise_claim", .account_id = ACC3, .enterprise_id = "ent_t",
                   .platform_id = "plt_t", .ca_id = "ca_sbx_zjca", .years = 1, .data = cdata,
                   .attachment_ids = cids, .attachment_roles = croles, .nattachments = 1};
@@ -437,6 +439,26 @@ static void test_admin_step(void **state) {
   fx_as_ca("ca_sbx_zjca", "cop_test");
   assert_mk_ok(transition(claim, MK_APP_EV_CA_REJECT, "名称有误"));
   fx_as_account(ACC3);
+  /* each corrected value is validated as the field it is */
+  static const struct {
+    const char *json, *field;
+  } bad[] = {
+      {"{\"changes\":{\"uscc\":\"91330402MA2B3C4D54\"}}", "changes.uscc"},
+      {"{\"changes\":{\"legal_id_number\":\"330402199003071238\"}}", "changes.legal_id_number"},
+      {"{\"changes\":{\"legal_name\":\" 张三\"}}", "changes.legal_name"}, /* leading space */
+      {"{\"changes\":{\"name\":\"\"}}", "changes.name"},
+      {"{\"changes\":{\"name\":5}}", "changes.name"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    json_t *q = NULL;
+    assert_mk_ok(mk_json_parse_object(bad[i].json, strlen(bad[i].json), 4096, &q, &e));
+    field[0] = '\0';
+    if (mk_svc_app_act(&fx.ctx, claim, MK_APP_EV_RESUBMIT, NULL, q, &o, field, &e) != MK_EINVAL)
+      fail_msg("%s was accepted", bad[i].json);
+    if (strcmp(field, bad[i].field) != 0)
+      fail_msg("%s: field %s, want %s", bad[i].json, field, bad[i].field);
+    json_decref(q);
+  }
   json_t *b = json_pack("{s:{s:s}}", "changes", "note", "edited");
   assert_mk_fails(mk_svc_app_act(&fx.ctx, claim, MK_APP_EV_RESUBMIT, NULL, b, &o, field, &e),
                   MK_EINVAL);

@@ -341,10 +341,9 @@ static void test_decisions(void **state) {
   assert_string_equal(field, "attachments");
   json_decref(b);
   assert_string_equal(state_of(z1), MK_APP_CA_REJECTED);
-  /* a good one: new phone and note, a new form */
-  b = json_pack("{s:{s:s,s:s,s:i},s:[{s:s,s:s}]}", "changes", "contact_phone", "13900000009",
-                "note", "已重新拍照", "copies", 2, "attachments", "role", "application_form", "id",
-                att);
+  /* a good one: a new form (a personal application's data is fixed: who
+   * applies comes from the verified identity) */
+  b = json_pack("{s:[{s:s,s:s}]}", "attachments", "role", "application_form", "id", att);
   fx_as_account(ACC1);
   OK(act(z1, MK_APP_EV_RESUBMIT, NULL, b, field));
   json_decref(b);
@@ -353,10 +352,9 @@ static void test_decisions(void **state) {
   fx_as_ca("ca_sbx_zjca", NULL);
   OK(mk_svc_ca_app_get(&fx.ctx, z1, &o, &e));
   json_t *data = json_object_get(o, "data");
-  assert_string_equal(json_string_value(json_object_get(data, "contact_phone")), "139****0009"); /* masked */
-  assert_string_equal(json_string_value(json_object_get(data, "note")), "已重新拍照");
-  assert_int_equal(json_integer_value(json_object_get(data, "copies")), 2);
-  assert_string_equal(json_string_value(json_object_get(data, "plan_id")), "p1");
+  assert_string_equal(json_string_value(json_object_get(data, "contact_phone")), "138****0001"); /* masked */
+  assert_string_equal(json_string_value(json_object_get(data, "note")), "测试");
+  assert_int_equal(json_integer_value(json_object_get(data, "copies")), 1);
   json_t *atts = json_object_get(o, "attachments");
   assert_int_equal(json_array_size(atts), 1);
   assert_string_equal(json_string_value(json_object_get(json_array_get(atts, 0), "id")), att);
