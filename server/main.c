@@ -108,7 +108,8 @@ int main(int argc, char **argv) {
   if (mk_store_open(&scfg, &store, &e) < 0)
     goto fail;
   mk_svc_ctx svc = {.store = store, .kek = kek, .cfg = &cfg, .now = mk_time_now};
-  if (mk_svc_system_init(&svc, &e) < 0 || mk_svc_operator_init(&svc, cfg.data_dir, &e) < 0)
+  if (mk_svc_system_init(&svc, &e) < 0 || mk_svc_operator_init(&svc, cfg.data_dir, &e) < 0 ||
+      mk_svc_help_index(&svc, &e) < 0)
     goto fail;
   if (mk_server_start(&cfg, store, kek, &srv, &e) < 0)
     goto fail;

@@ -232,7 +232,8 @@ out:
 }
 
 /* SQLite: make or refresh help_fts. 1 when FTS5 can be used, 0 on another
- * back end. */
+ * back end. Run once at start, after the migrations (the only writers of
+ * help_article), so searches do no index upkeep. */
 static int fts_ensure(mk_svc_ctx *ctx, mk_db *db, mk_err *e) {
   int rc = 0, fresh = 0;
   if (strcmp(mk_store_backend(ctx->store), "sqlite") != 0)
@@ -255,6 +256,17 @@ static int fts_ensure(mk_svc_ctx *ctx, mk_db *db, mk_err *e) {
 out:
   if (rc < 0)
     mk_db_rollback(db);
+  return rc;
+}
+
+int mk_svc_help_index(mk_svc_ctx *ctx, mk_err *e) {
+  int rc = 0;
+  mk_db *db = NULL;
+  MK_TRY(mk_store_acquire(ctx->store, &db, e));
+  rc = fts_ensure(ctx, db, e);
+  rc = rc < 0 ? rc : 0;
+out:
+  mk_store_release(ctx->store, db);
   return rc;
 }
 
@@ -384,7 +396,8 @@ int mk_svc_help_search(mk_svc_ctx *ctx, const char *q, int64_t limit, json_t **o
   MK_ENSURE(t != NULL && a != NULL, MK_ENOMEM, e, "out of memory");
   MK_TRY(mk_svc_help_terms(q, t, e));
   MK_TRY(mk_store_acquire(ctx->store, &db, e));
-  MK_TRY(fts = fts_ensure(ctx, db, e));
+  /* help_fts is built at start (mk_svc_help_index): SQLite only. */
+  fts = strcmp(mk_store_backend(ctx->store), "sqlite") == 0;
   MK_TRY(mk_db_prepare(db, "SELECT id, position FROM help_article ORDER BY position LIMIT $1",
                        &st, e));
   MK_TRY(mk_stmt_bind_int(st, 1, ARTICLES_MAX, e));

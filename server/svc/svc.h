@@ -430,6 +430,9 @@ int mk_svc_help_list(mk_svc_ctx *ctx, const char *cursor, int64_t limit, json_t 
 int mk_svc_help_get(mk_svc_ctx *ctx, const char *id, json_t **out, mk_err *e) MK_MUST_CHECK;
 /* The limit (1..10) best articles for the free-text question q: {query,
  * items [{id, title, section, score, excerpt}], service_phone}. */
+/* At start, after the migrations: build help_fts (SQLite FTS5, trigram) or
+ * rebuild it when the articles changed. Searches rely on it. */
+int mk_svc_help_index(mk_svc_ctx *ctx, mk_err *e) MK_MUST_CHECK;
 int mk_svc_help_search(mk_svc_ctx *ctx, const char *q, int64_t limit, json_t **out,
                        mk_err *e) MK_MUST_CHECK;
 /* The query parser behind it, pure: q (at most MK_HELP_QUERY_MAX code
